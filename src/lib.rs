@@ -1,14 +1,40 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! hotbond: keep one network identity across a wired and a wireless NIC that come and go.
+//!
+//! The binaries in `src/bin/` parse their invocation and call into these modules:
+//! [`hooks`] (udev and wpa_cli entry points), [`settle`] (the job that replaces `sleep 8`),
+//! [`cli`] (the `hotbond` command for people). Decisions live in [`plan`] (pure), effects in
+//! [`apply`]; [`kernel`] is the only module that talks to the kernel.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod apply;
+pub mod cli;
+pub mod config;
+pub mod dhcp;
+pub mod hooks;
+pub mod ifname;
+pub mod kernel;
+pub mod lock;
+pub mod log;
+pub mod paths;
+pub mod plan;
+pub mod service;
+pub mod settle;
+pub mod state;
+pub mod status;
+pub mod supplicant;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+/// Runs a binary's main body: logs the one-line reason on failure and exits non-zero.
+pub fn run_main(f: impl FnOnce() -> anyhow::Result<()>) -> std::process::ExitCode {
+    match f() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the chain of contexts, outermost first.
+            let msg = e
+                .chain()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(": ");
+            log::error(&msg);
+            std::process::ExitCode::FAILURE
+        }
     }
 }

@@ -1,0 +1,149 @@
+//! Effects: carries out a [`Plan`] against the kernel and the job runner. A step that fails
+//! undoes the steps before it that changed the network (a bond it created, a slave it
+//! enslaved, an address it added), so a failed hook leaves things as they were.
+
+use anyhow::{anyhow, Context, Result};
+
+use crate::config::Config;
+use crate::kernel::{self, Kernel};
+use crate::plan::{Action, Plan};
+use crate::service::{self, Job};
+use crate::state;
+
+enum Undo {
+    DeleteLink(String),
+    Release {
+        iface: String,
+        addrs: Vec<crate::config::IpNet>,
+        was_up: bool,
+    },
+    DelAddress(String, crate::config::IpNet),
+}
+
+fn index_of(k: &mut Kernel, name: &str) -> Result<u32> {
+    k.link(name)?
+        .map(|l| l.index)
+        .ok_or_else(|| anyhow!("{name} does not exist (any more)"))
+}
+
+/// Applies the plan in order. Hooks call this with the bond's lock held.
+pub fn apply(plan: &Plan, cfg: &Config, k: &mut Kernel) -> Result<()> {
+    let mut undo: Vec<Undo> = Vec::new();
+    for a in &plan.actions {
+        crate::info!("{a}");
+        if let Err(e) = step(a, cfg, k, &mut undo) {
+            rollback(k, undo);
+            return Err(e.context(format!("could not {a}")));
+        }
+    }
+    Ok(())
+}
+
+fn step(a: &Action, cfg: &Config, k: &mut Kernel, undo: &mut Vec<Undo>) -> Result<()> {
+    match a {
+        Action::LoadBonding => kernel::load_bonding()?,
+        Action::CreateBond { bond } => {
+            let b = cfg.bond(bond).with_context(|| format!("{bond} is not configured"))?;
+            match k.create_bond(bond, &b.options) {
+                Ok(()) => undo.push(Undo::DeleteLink(bond.clone())),
+                // Another hook or `modprobe bonding` made it between observing and now.
+                Err(e) if k.link(bond)?.is_some() => {
+                    crate::debug!("{bond} exists already: {e:#}");
+                    if kernel::bond_slaves(bond).is_empty() {
+                        let idx = index_of(k, bond)?;
+                        k.set_bond_options(idx, &b.options)?;
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Action::SetBondOptions { bond } => {
+            let b = cfg.bond(bond).with_context(|| format!("{bond} is not configured"))?;
+            let idx = index_of(k, bond)?;
+            // The kernel refuses a mode change while the bond is up.
+            k.set_up(idx, false)?;
+            k.set_bond_options(idx, &b.options)?;
+        }
+        Action::CreateBridge { bridge } => {
+            k.create_bridge(bridge)?;
+            undo.push(Undo::DeleteLink(bridge.clone()));
+        }
+        Action::SetPrimary { bond, primary } => kernel::set_bond_primary(bond, primary)?,
+        Action::LinkUp { iface } => {
+            let idx = index_of(k, iface)?;
+            k.set_up(idx, true)?;
+        }
+        Action::Enslave { iface, master } => {
+            let link = k
+                .link(iface)?
+                .ok_or_else(|| anyhow!("{iface} vanished"))?;
+            let m = index_of(k, master)?;
+            let addrs = k.addresses(link.index)?;
+            undo.push(Undo::Release {
+                iface: iface.clone(),
+                addrs,
+                was_up: link.up,
+            });
+            k.set_up(link.index, false)?;
+            k.flush_addresses(link.index)?;
+            k.set_master(link.index, Some(m))?;
+            k.set_up(link.index, true)?;
+        }
+        Action::AddAddress { iface, address } => {
+            let idx = index_of(k, iface)?;
+            let had = k.addresses(idx)?.contains(address);
+            k.add_address(idx, address)?;
+            if !had {
+                undo.push(Undo::DelAddress(iface.clone(), address.clone()));
+            }
+        }
+        Action::ReplaceRoute { iface, route } => {
+            let idx = index_of(k, iface)?;
+            k.replace_route(idx, route)?;
+        }
+        Action::RecordSlave { iface, bond } => state::record_slave(iface, bond)?,
+        Action::ForgetSlave { iface } => state::forget_slave(iface),
+        Action::StartSupplicant { iface, .. } => service::start(&Job::Supplicant(iface.clone()))?,
+        Action::StopSupplicant { iface } => service::stop_nowait(&Job::Supplicant(iface.clone()))?,
+        Action::Settle { bond } => {
+            state::bump_generation(bond)?;
+            service::start(&Job::Settle(bond.clone()))?;
+        }
+    }
+    Ok(())
+}
+
+fn rollback(k: &mut Kernel, undo: Vec<Undo>) {
+    for u in undo.into_iter().rev() {
+        let r: Result<()> = (|| {
+            match &u {
+                Undo::DeleteLink(name) => {
+                    if let Some(l) = k.link(name)? {
+                        crate::info!("undo: delete {name}");
+                        k.delete_link(l.index)?;
+                    }
+                }
+                Undo::Release { iface, addrs, was_up } => {
+                    if let Some(l) = k.link(iface)? {
+                        crate::info!("undo: release {iface}");
+                        k.set_master(l.index, None)?;
+                        for a in addrs {
+                            k.add_address(l.index, a)?;
+                        }
+                        k.set_up(l.index, *was_up)?;
+                    }
+                }
+                Undo::DelAddress(iface, a) => {
+                    if let Some(l) = k.link(iface)? {
+                        crate::info!("undo: remove address {a} from {iface}");
+                        k.del_address(l.index, a)?;
+                    }
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = r {
+            crate::warn!("undo failed: {e:#}");
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! ISC dhclient: reads the interface MAC only when it starts, so a MAC change needs a
+//! restart. Its client identifier and host name go in a config file hotbond writes.
+
+use anyhow::{Context, Result};
+
+use super::{find_program, hex_colon, run, Client, Options, Reacquire};
+use crate::paths;
+
+pub struct Dhclient;
+
+fn files(bond: &str) -> (String, String, String) {
+    let run_dir = paths::run_dir();
+    (
+        run_dir.join(format!("dhclient-{bond}.conf")).to_string_lossy().into_owned(),
+        run_dir.join(format!("dhclient-{bond}.pid")).to_string_lossy().into_owned(),
+        paths::state_dir()
+            .join(format!("dhclient-{bond}.leases"))
+            .to_string_lossy()
+            .into_owned(),
+    )
+}
+
+fn program() -> Result<String> {
+    find_program("dhclient")
+        .map(|p| p.to_string_lossy().into_owned())
+        .context("dhclient is not installed")
+}
+
+impl Client for Dhclient {
+    fn name(&self) -> &'static str {
+        "dhclient"
+    }
+
+    fn command(&self, o: &Options) -> Result<Vec<String>> {
+        let (conf, pid, leases) = files(&o.bond);
+        paths::ensure_dir(&paths::run_dir())?;
+        paths::ensure_dir(&paths::state_dir())?;
+        // Values here come from validated configuration (hex bytes, an RFC 1123 host name),
+        // never from a shell.
+        let mut text = String::from(
+            "# written by hotbond for each start; edit /etc/hotbond/hotbond.toml instead\n\
+             request subnet-mask, broadcast-address, time-offset, routers,\n\
+             \tdomain-name, domain-name-servers, domain-search, host-name, interface-mtu;\n\
+             # retry soon: a laptop network comes and goes\n\
+             initial-interval 1;\nbackoff-cutoff 4;\n",
+        );
+        if let Some(id) = &o.client_id {
+            text.push_str(&format!("send dhcp-client-identifier {};\n", hex_colon(id)));
+        }
+        if let Some(h) = &o.hostname {
+            text.push_str(&format!("send host-name \"{h}\";\n"));
+        }
+        std::fs::write(&conf, text).with_context(|| format!("cannot write {conf}"))?;
+        Ok(vec![
+            program()?,
+            "-4".into(),
+            "-d".into(),
+            "-cf".into(),
+            conf,
+            "-pf".into(),
+            pid,
+            "-lf".into(),
+            leases,
+            o.bond.clone(),
+        ])
+    }
+
+    fn reacquire(&self) -> Reacquire {
+        Reacquire::Restart
+    }
+
+    fn release(&self, o: &Options, _pid: Option<i32>) -> Result<()> {
+        let (conf, pid, leases) = files(&o.bond);
+        // `dhclient -r` stops the running one (by its pid file) and sends DHCPRELEASE.
+        run(&[
+            program()?,
+            "-4".into(),
+            "-r".into(),
+            "-cf".into(),
+            conf,
+            "-pf".into(),
+            pid,
+            "-lf".into(),
+            leases,
+            o.bond.clone(),
+        ])
+    }
+}

@@ -1,0 +1,67 @@
+//! busybox udhcpc: re-reads the interface MAC when told to renew (SIGUSR1), so failover
+//! needs no restart. Run with `-R`, SIGTERM releases; stopping the job (SIGKILL) does not.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use super::{find_program, hex_plain, Client, Options, Reacquire};
+
+pub struct Udhcpc;
+
+/// `udhcpc`, or `busybox udhcpc` where only busybox is installed.
+pub fn program() -> Option<Vec<String>> {
+    if let Some(p) = find_program("udhcpc") {
+        return Some(vec![p.to_string_lossy().into_owned()]);
+    }
+    find_program("busybox").map(|b| vec![b.to_string_lossy().into_owned(), "udhcpc".into()])
+}
+
+fn script() -> Option<PathBuf> {
+    ["/etc/udhcpc/default.script", "/usr/share/udhcpc/default.script"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+impl Client for Udhcpc {
+    fn name(&self) -> &'static str {
+        "udhcpc"
+    }
+
+    fn command(&self, o: &Options) -> Result<Vec<String>> {
+        let mut v = program().context("udhcpc is not installed")?;
+        v.extend(["-f", "-R", "-i"].map(String::from));
+        v.push(o.bond.clone());
+        if let Some(s) = script() {
+            v.push("-s".into());
+            v.push(s.to_string_lossy().into_owned());
+        }
+        // Discover every second, and after a miss wait 2 s, not the default 20.
+        v.extend(["-t", "5", "-T", "1", "-A", "2"].map(String::from));
+        if let Some(id) = &o.client_id {
+            v.push("-C".into());
+            v.push("-x".into());
+            v.push(format!("0x3d:{}", hex_plain(id)));
+        }
+        if let Some(h) = &o.hostname {
+            v.push("-x".into());
+            v.push(format!("hostname:{h}"));
+        }
+        Ok(v)
+    }
+
+    fn reacquire(&self) -> Reacquire {
+        Reacquire::Signal(Signal::SIGUSR1)
+    }
+
+    fn release(&self, _o: &Options, pid: Option<i32>) -> Result<()> {
+        if let Some(pid) = pid {
+            kill(Pid::from_raw(pid), Signal::SIGTERM).context("cannot signal udhcpc")?;
+            crate::service::wait_gone(pid, std::time::Duration::from_secs(5));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,111 @@
+//! The event entry points: udev `RUN+=` (`hotbond-udev`), wpa_cli action scripts
+//! (`hotbond-wpa`) and `hotbond replay`. Each observes, plans, and applies under the bond's
+//! lock, and returns without waiting for anything slow.
+
+use anyhow::{bail, Result};
+
+use crate::config::Config;
+use crate::ifname::IfName;
+use crate::kernel::{self, Kernel};
+use crate::plan::{self, Event, MasterState, Observed, Plan};
+use crate::{apply, lock, state};
+
+/// What the kernel says now about the event's interface and its bond.
+pub fn observe(event: &Event, cfg: &Config, k: &mut Kernel) -> Result<Observed> {
+    let iface = event.iface();
+    let link = match event {
+        Event::Remove(_) => None,
+        _ => k.link(iface)?,
+    };
+    let facts = link
+        .as_ref()
+        .map(|l| kernel::device_facts(iface, l.mac));
+    let mut obs = Observed {
+        iface: link,
+        facts,
+        master: None,
+        recorded_bond: state::recorded_bond(iface),
+        bonding_loaded: kernel::bonding_loaded(),
+    };
+    if let Some(bond) = plan::bond_of(event, cfg, &obs) {
+        obs.master = master_state(k, bond.name.as_str())?;
+    }
+    Ok(obs)
+}
+
+pub fn master_state(k: &mut Kernel, name: &str) -> Result<Option<MasterState>> {
+    let Some(link) = k.link(name)? else {
+        return Ok(None);
+    };
+    let first = |s: Option<String>| s.and_then(|v| v.split_whitespace().next().map(String::from));
+    let addresses = k.addresses(link.index)?;
+    let is_bond = link.kind.as_deref() == Some("bond");
+    Ok(Some(MasterState {
+        mode: first(kernel::bond_mode(name)),
+        fail_over_mac: first(kernel::bond_fail_over_mac(name)),
+        primary: kernel::bond_primary(name),
+        slaves: if is_bond {
+            kernel::bond_slaves(name)
+        } else {
+            kernel::lower_links(name)
+        },
+        addresses,
+        link,
+    }))
+}
+
+/// Handles one event: plan, and unless `dry_run`, apply. Returns the plan.
+pub fn handle(event: &Event, cfg: &Config, dry_run: bool) -> Result<Plan> {
+    IfName::new(event.iface())?;
+    let mut k = Kernel::open()?;
+    // Find the bond without the lock (cheap, read-only), then decide again under it.
+    let first = observe(event, cfg, &mut k)?;
+    let Some(bond) = plan::bond_of(event, cfg, &first) else {
+        let p = plan::plan(event, cfg, &first);
+        crate::debug!("{}", p.reason);
+        return Ok(p);
+    };
+    let _guard = if dry_run {
+        None
+    } else {
+        Some(lock::lock_bond(bond.name.as_str())?)
+    };
+    let obs = observe(event, cfg, &mut k)?;
+    let p = plan::plan(event, cfg, &obs);
+    crate::info!("{event}: {}", p.reason);
+    if !dry_run {
+        apply::apply(&p, cfg, &mut k)?;
+    }
+    Ok(p)
+}
+
+/// `hotbond-udev`: ACTION and INTERFACE from udev's environment, or `add|remove IFACE`.
+pub fn udev(action: &str, iface: &str) -> Result<()> {
+    let event = match action {
+        "add" => Event::Add(iface.to_string()),
+        "remove" => Event::Remove(iface.to_string()),
+        "change" | "move" | "bind" | "unbind" => {
+            crate::debug!("{iface}: udev {action} ignored");
+            return Ok(());
+        }
+        other => bail!("unknown udev action {other:?} (expected add or remove)"),
+    };
+    IfName::new(iface)?;
+    let cfg = Config::load()?;
+    handle(&event, &cfg, false).map(|_| ())
+}
+
+/// `hotbond-wpa IFNAME EVENT`: the wpa_cli action script.
+pub fn wpa(iface: &str, what: &str) -> Result<()> {
+    let event = match what {
+        "CONNECTED" => Event::Connected(iface.to_string()),
+        "DISCONNECTED" => Event::Disconnected(iface.to_string()),
+        other => {
+            crate::debug!("{iface}: wpa_cli event {other} ignored");
+            return Ok(());
+        }
+    };
+    IfName::new(iface)?;
+    let cfg = Config::load()?;
+    handle(&event, &cfg, false).map(|_| ())
+}

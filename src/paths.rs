@@ -1,0 +1,48 @@
+//! Where hotbond keeps its runtime state. Overridable so tests can run side by side.
+
+use std::path::PathBuf;
+
+/// Runtime state (locks, per-bond JSON, pid files): `/run/hotbond`, or `HOTBOND_RUN_DIR`.
+pub fn run_dir() -> PathBuf {
+    std::env::var_os("HOTBOND_RUN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/run/hotbond"))
+}
+
+/// State that should survive a reboot (DHCP lease files): `/var/lib/hotbond`, or `HOTBOND_STATE_DIR`.
+pub fn state_dir() -> PathBuf {
+    std::env::var_os("HOTBOND_STATE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/lib/hotbond"))
+}
+
+/// The settle job's record of a bond: `/run/hotbond/BOND.json`.
+pub fn bond_state(bond: &str) -> PathBuf {
+    run_dir().join(format!("{bond}.json"))
+}
+
+/// Which bond an interface was enslaved to, so `remove` (device gone, facts gone) still knows.
+pub fn slave_record(iface: &str) -> PathBuf {
+    run_dir().join("slaves").join(iface)
+}
+
+/// Bumped by every hook before it asks for the settle job: a settle job that is already
+/// running sees the bump and looks again instead of missing the event.
+pub fn generation(bond: &str) -> PathBuf {
+    run_dir().join(format!("{bond}.gen"))
+}
+
+/// Where installed binaries live: next to the running executable, so units and hooks
+/// refer to the same install.
+pub fn bin(name: &str) -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join(name)))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from(format!("/usr/local/bin/{name}")))
+}
+
+pub fn ensure_dir(p: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    std::fs::create_dir_all(p).with_context(|| format!("cannot create {}", p.display()))
+}

@@ -1,0 +1,297 @@
+//! Long-running work outside the hooks: the settle job, the DHCP client, the supplicant.
+//! Under systemd each is a template unit the project ships (bound to its device); elsewhere
+//! (eudev, OpenRC, a bare udevd) a properly detached process with a pid file. Both run the
+//! same command line, from [`Job::argv`].
+
+use std::fs;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use crate::paths;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Job {
+    /// `hotbond-settle BOND`
+    Settle(String),
+    /// The DHCP client on a bond, in the foreground.
+    Dhcp(String),
+    /// wpa_supplicant on an interface, with wpa_cli and the action hook.
+    Supplicant(String),
+}
+
+impl Job {
+    fn template(&self) -> (&'static str, &str) {
+        match self {
+            Job::Settle(b) => ("hotbond-settle", b),
+            Job::Dhcp(b) => ("hotbond-dhcp", b),
+            Job::Supplicant(i) => ("hotbond-supplicant", i),
+        }
+    }
+
+    pub fn unit(&self) -> String {
+        let (t, arg) = self.template();
+        format!("{t}@{arg}.service")
+    }
+
+    /// The command line, the same under systemd (the units' ExecStart) and detached.
+    pub fn argv(&self) -> Vec<String> {
+        let bin = |n: &str| paths::bin(n).to_string_lossy().into_owned();
+        match self {
+            Job::Settle(b) => vec![bin("hotbond-settle"), b.clone()],
+            Job::Dhcp(b) => vec![bin("hotbond"), "exec-dhcp".into(), b.clone()],
+            Job::Supplicant(i) => vec![bin("hotbond"), "exec-supplicant".into(), i.clone()],
+        }
+    }
+
+    /// DHCP clients are stopped with SIGKILL: stopping must never unconfigure the address
+    /// (dhclient runs its script's STOP on SIGTERM); releasing is an explicit step.
+    fn stop_signal(&self) -> Signal {
+        match self {
+            Job::Dhcp(_) => Signal::SIGKILL,
+            _ => Signal::SIGTERM,
+        }
+    }
+
+    fn pid_file(&self) -> PathBuf {
+        let (t, arg) = self.template();
+        paths::run_dir().join("jobs").join(format!("{t}@{arg}.pid"))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Systemd,
+    Detached,
+}
+
+/// systemd when it is PID 1 and hotbond's units are installed; detached processes otherwise.
+/// `HOTBOND_SERVICE=detached|systemd` overrides (tests, debugging).
+pub fn backend() -> Backend {
+    match std::env::var("HOTBOND_SERVICE").as_deref() {
+        Ok("detached") => return Backend::Detached,
+        Ok("systemd") => return Backend::Systemd,
+        _ => {}
+    }
+    let booted = Path::new("/run/systemd/system").is_dir();
+    let installed = [
+        "/etc/systemd/system",
+        "/run/systemd/system",
+        "/usr/local/lib/systemd/system",
+        "/usr/lib/systemd/system",
+        "/lib/systemd/system",
+    ]
+    .iter()
+    .any(|d| Path::new(d).join("hotbond-settle@.service").exists());
+    if booted && installed {
+        Backend::Systemd
+    } else {
+        Backend::Detached
+    }
+}
+
+fn systemctl(args: &[&str]) -> Result<()> {
+    let out = Command::new("systemctl")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .context("cannot run systemctl")?;
+    if !out.status.success() {
+        bail!(
+            "systemctl {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+/// Starts the job unless it runs already. Does not wait for it (hooks must return fast).
+pub fn start(job: &Job) -> Result<()> {
+    match backend() {
+        Backend::Systemd => systemctl(&["--no-block", "start", &job.unit()]),
+        Backend::Detached => {
+            if is_active(job) {
+                return Ok(());
+            }
+            spawn_detached(job)
+        }
+    }
+}
+
+/// Stops the job and waits (bounded) until it is gone.
+pub fn stop(job: &Job) -> Result<()> {
+    match backend() {
+        Backend::Systemd => systemctl(&["stop", &job.unit()]),
+        Backend::Detached => {
+            let Some(pid) = running_pid(job) else {
+                let _ = fs::remove_file(job.pid_file());
+                return Ok(());
+            };
+            // The job leads its own session: signal the whole group (wpa_cli with its supplicant).
+            let _ = kill(Pid::from_raw(-pid), job.stop_signal());
+            wait_gone(pid, Duration::from_secs(10));
+            if pid_alive(pid) {
+                let _ = kill(Pid::from_raw(-pid), Signal::SIGKILL);
+            }
+            let _ = fs::remove_file(job.pid_file());
+            Ok(())
+        }
+    }
+}
+
+/// Asks the job to stop without waiting (hooks must return fast).
+pub fn stop_nowait(job: &Job) -> Result<()> {
+    match backend() {
+        Backend::Systemd => systemctl(&["--no-block", "stop", &job.unit()]),
+        Backend::Detached => {
+            if let Some(pid) = running_pid(job) {
+                let _ = kill(Pid::from_raw(-pid), job.stop_signal());
+            }
+            let _ = fs::remove_file(job.pid_file());
+            Ok(())
+        }
+    }
+}
+
+/// Stops and starts again, waiting for the stop (used to make a DHCP client start afresh).
+pub fn restart(job: &Job) -> Result<()> {
+    match backend() {
+        Backend::Systemd => systemctl(&["restart", &job.unit()]),
+        Backend::Detached => {
+            stop(job)?;
+            spawn_detached(job)
+        }
+    }
+}
+
+pub fn is_active(job: &Job) -> bool {
+    match backend() {
+        Backend::Systemd => Command::new("systemctl")
+            .args(["is-active", "--quiet", &job.unit()])
+            .stdin(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false),
+        Backend::Detached => running_pid(job).is_some(),
+    }
+}
+
+/// The main process id of a running job (for signalling a DHCP client).
+pub fn main_pid(job: &Job) -> Option<i32> {
+    match backend() {
+        Backend::Systemd => {
+            let out = Command::new("systemctl")
+                .args(["show", "-p", "MainPID", "--value", &job.unit()])
+                .stdin(Stdio::null())
+                .output()
+                .ok()?;
+            let pid: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
+            (pid > 0).then_some(pid)
+        }
+        Backend::Detached => running_pid(job),
+    }
+}
+
+/// Waits (bounded) until a process has exited.
+pub fn wait_gone(pid: i32, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while pid_alive(pid) && Instant::now() < deadline {
+        wait_exit(pid, deadline);
+    }
+}
+
+fn pid_alive(pid: i32) -> bool {
+    // A zombie is not alive for our purposes.
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => !matches!(s.rsplit(')').next().map(|r| r.trim_start().chars().next()), Some(Some('Z'))),
+        Err(_) => false,
+    }
+}
+
+/// The pid from the job's pid file, if that process is alive and still leads its session
+/// (a recycled pid would not).
+fn running_pid(job: &Job) -> Option<i32> {
+    let pid: i32 = fs::read_to_string(job.pid_file()).ok()?.trim().parse().ok()?;
+    if pid <= 0 || !pid_alive(pid) {
+        return None;
+    }
+    let sid = nix::unistd::getsid(Some(Pid::from_raw(pid))).ok()?;
+    (sid.as_raw() == pid).then_some(pid)
+}
+
+/// Waits for a process to exit, woken by its pidfd (no polling), bounded by `deadline`.
+fn wait_exit(pid: i32, deadline: Instant) {
+    // SAFETY: plain syscall; the returned fd is closed below.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
+    if fd < 0 {
+        return;
+    }
+    let ms = deadline
+        .saturating_duration_since(Instant::now())
+        .as_millis()
+        .min(i32::MAX as u128) as i32;
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: pfd is a valid pollfd for the duration of the call.
+    unsafe {
+        libc::poll(&mut pfd, 1, ms);
+        libc::close(fd);
+    }
+}
+
+/// Starts the job as a daemon: its own session, stdio on /dev/null, reparented to init
+/// (double fork), pid file written by the job itself before it execs.
+fn spawn_detached(job: &Job) -> Result<()> {
+    let argv = job.argv();
+    let pid_file = job.pid_file();
+    if let Some(d) = pid_file.parent() {
+        paths::ensure_dir(d)?;
+    }
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .env("HOTBOND_PID_FILE", &pid_file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: only async-signal-safe calls (setsid, fork, _exit) between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            match libc::fork() {
+                -1 => Err(std::io::Error::last_os_error()),
+                0 => {
+                    // The grandchild leads a new session of its own, so stop() can signal
+                    // its whole process group.
+                    libc::setsid();
+                    Ok(())
+                }
+                _ => libc::_exit(0),
+            }
+        });
+    }
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {}", argv.join(" ")))?;
+    let _ = child.wait();
+    crate::info!("started {} (detached)", argv.join(" "));
+    Ok(())
+}
+
+/// Called by a detached job at its start: records its pid so stop() finds it.
+pub fn write_own_pid_file() -> Result<()> {
+    if let Some(p) = std::env::var_os("HOTBOND_PID_FILE") {
+        let p = PathBuf::from(p);
+        fs::write(&p, format!("{}\n", std::process::id()))
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    Ok(())
+}

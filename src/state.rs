@@ -1,0 +1,124 @@
+//! hotbond's records under /run/hotbond: what the settle job decided, and what the DHCP
+//! client was started with. Written atomically (rename), read by `hotbond status`.
+
+use std::fs;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use crate::paths;
+
+/// The settle job's last word on a bond: `/run/hotbond/BOND.json`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BondRecord {
+    pub bond: String,
+    /// The active slave is up (authorised, for Wi-Fi), the bond carries its MAC, and nothing
+    /// changed for the debounce window.
+    pub settled: bool,
+    pub active_slave: Option<String>,
+    pub mac: Option<String>,
+    /// Why it is (not) settled, in words.
+    pub reason: String,
+    /// What the settle job did with the DHCP client: "started", "reacquired", "kept", "none".
+    pub dhcp_action: String,
+    /// Milliseconds from the last link change that made the bond ready to the DHCP action.
+    pub settle_overhead_ms: Option<u64>,
+    pub updated_unix_ms: u64,
+}
+
+/// What the DHCP client on a bond was started with: `/run/hotbond/BOND.dhcp.json`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DhcpRecord {
+    pub client: String,
+    /// The bond's MAC when the client started (or last re-read it).
+    pub mac: String,
+    pub pid: Option<i32>,
+    pub updated_unix_ms: u64,
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<()> {
+    if let Some(d) = path.parent() {
+        paths::ensure_dir(d)?;
+    }
+    let tmp = path.with_extension("tmp");
+    let text = serde_json::to_string_pretty(v)?;
+    fs::write(&tmp, text + "\n").with_context(|| format!("cannot write {}", tmp.display()))?;
+    fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn read_json<T: DeserializeOwned>(path: &Path) -> Option<T> {
+    let text = fs::read_to_string(path).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+pub fn dhcp_path(bond: &str) -> std::path::PathBuf {
+    paths::run_dir().join(format!("{bond}.dhcp.json"))
+}
+
+pub fn read_bond(bond: &str) -> Option<BondRecord> {
+    read_json(&paths::bond_state(bond))
+}
+
+pub fn write_bond(r: &BondRecord) -> Result<()> {
+    write_json(&paths::bond_state(&r.bond), r)
+}
+
+pub fn read_dhcp(bond: &str) -> Option<DhcpRecord> {
+    read_json(&dhcp_path(bond))
+}
+
+pub fn write_dhcp(bond: &str, r: &DhcpRecord) -> Result<()> {
+    write_json(&dhcp_path(bond), r)
+}
+
+pub fn clear_bond(bond: &str) {
+    let _ = fs::remove_file(paths::bond_state(bond));
+    let _ = fs::remove_file(dhcp_path(bond));
+}
+
+/// Records which bond a slave was enslaved to (the `remove` event can no longer ask).
+pub fn record_slave(iface: &str, bond: &str) -> Result<()> {
+    let p = paths::slave_record(iface);
+    if let Some(d) = p.parent() {
+        paths::ensure_dir(d)?;
+    }
+    fs::write(&p, bond).with_context(|| format!("cannot write {}", p.display()))
+}
+
+pub fn recorded_bond(iface: &str) -> Option<String> {
+    fs::read_to_string(paths::slave_record(iface))
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+pub fn forget_slave(iface: &str) {
+    let _ = fs::remove_file(paths::slave_record(iface));
+}
+
+/// Bumps the bond's generation: a settle job already running notices and looks again.
+pub fn bump_generation(bond: &str) -> Result<u64> {
+    let p = paths::generation(bond);
+    if let Some(d) = p.parent() {
+        paths::ensure_dir(d)?;
+    }
+    let g = generation(bond) + 1;
+    fs::write(&p, g.to_string()).with_context(|| format!("cannot write {}", p.display()))?;
+    Ok(g)
+}
+
+pub fn generation(bond: &str) -> u64 {
+    fs::read_to_string(paths::generation(bond))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
