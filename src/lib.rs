@@ -24,6 +24,14 @@ pub mod supplicant;
 
 /// Runs a binary's main body: logs the one-line reason on failure and exits non-zero.
 pub fn run_main(f: impl FnOnce() -> anyhow::Result<()>) -> std::process::ExitCode {
+    // udev runs RUN+= programs with the device's properties as their whole environment: no
+    // PATH. Give the programs hotbond runs (systemctl, modprobe, DHCP clients) the usual one.
+    if std::env::var_os("PATH").is_none_or(|p| p.is_empty()) {
+        std::env::set_var(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        );
+    }
     match f() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
