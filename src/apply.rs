@@ -43,7 +43,9 @@ fn step(a: &Action, cfg: &Config, k: &mut Kernel, undo: &mut Vec<Undo>) -> Resul
     match a {
         Action::LoadBonding => kernel::load_bonding()?,
         Action::CreateBond { bond } => {
-            let b = cfg.bond(bond).with_context(|| format!("{bond} is not configured"))?;
+            let b = cfg
+                .bond(bond)
+                .with_context(|| format!("{bond} is not configured"))?;
             match k.create_bond(bond, &b.options) {
                 Ok(()) => undo.push(Undo::DeleteLink(bond.clone())),
                 // Another hook or `modprobe bonding` made it between observing and now.
@@ -58,7 +60,9 @@ fn step(a: &Action, cfg: &Config, k: &mut Kernel, undo: &mut Vec<Undo>) -> Resul
             }
         }
         Action::SetBondOptions { bond } => {
-            let b = cfg.bond(bond).with_context(|| format!("{bond} is not configured"))?;
+            let b = cfg
+                .bond(bond)
+                .with_context(|| format!("{bond} is not configured"))?;
             let idx = index_of(k, bond)?;
             // The kernel refuses a mode change while the bond is up.
             k.set_up(idx, false)?;
@@ -74,9 +78,7 @@ fn step(a: &Action, cfg: &Config, k: &mut Kernel, undo: &mut Vec<Undo>) -> Resul
             k.set_up(idx, true)?;
         }
         Action::Enslave { iface, master } => {
-            let link = k
-                .link(iface)?
-                .ok_or_else(|| anyhow!("{iface} vanished"))?;
+            let link = k.link(iface)?.ok_or_else(|| anyhow!("{iface} vanished"))?;
             let m = index_of(k, master)?;
             let addrs = k.addresses(link.index)?;
             undo.push(Undo::Release {
@@ -107,7 +109,7 @@ fn step(a: &Action, cfg: &Config, k: &mut Kernel, undo: &mut Vec<Undo>) -> Resul
         Action::StopSupplicant { iface } => service::stop_nowait(&Job::Supplicant(iface.clone()))?,
         Action::Settle { bond } => {
             state::bump_generation(bond)?;
-            service::start(&Job::Settle(bond.clone()))?;
+            service::restart_nowait(&Job::Settle(bond.clone()))?;
         }
     }
     Ok(())
@@ -123,7 +125,11 @@ fn rollback(k: &mut Kernel, undo: Vec<Undo>) {
                         k.delete_link(l.index)?;
                     }
                 }
-                Undo::Release { iface, addrs, was_up } => {
+                Undo::Release {
+                    iface,
+                    addrs,
+                    was_up,
+                } => {
                     if let Some(l) = k.link(iface)? {
                         crate::info!("undo: release {iface}");
                         k.set_master(l.index, None)?;

@@ -70,7 +70,11 @@ fn configured_bond<'a>(cfg: &'a Config, name: &str) -> Result<&'a crate::config:
     cfg.bond(name).with_context(|| {
         format!(
             "unknown bond {name} (configured: {})",
-            cfg.bonds.iter().map(|b| b.name.to_string()).collect::<Vec<_>>().join(", ")
+            cfg.bonds
+                .iter()
+                .map(|b| b.name.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     })
 }
@@ -235,7 +239,10 @@ fn cmd_check(path: Option<PathBuf>) -> Result<()> {
                 Kind::Bond => "bond",
                 Kind::Bridge => "bridge",
             },
-            b.primary.as_ref().map(|p| p.to_string()).unwrap_or_else(|| "(none)".into()),
+            b.primary
+                .as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "(none)".into()),
             b.slaves.len(),
             b.addresses.len(),
             b.routes.len(),
@@ -263,7 +270,12 @@ fn cmd_exec_supplicant(iface: &str) -> Result<()> {
     let sup = rule
         .supplicant
         .clone()
-        .or_else(|| facts.wireless.then(|| bond.auto_supplicant.clone()).flatten())
+        .or_else(|| {
+            facts
+                .wireless
+                .then(|| bond.auto_supplicant.clone())
+                .flatten()
+        })
         .with_context(|| format!("{iface} has no supplicant configured"))?;
     supplicant::run_job(iface, &sup, || crate::hooks::wpa(iface, "CONNECTED"))
 }

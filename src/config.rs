@@ -54,7 +54,7 @@ pub struct Config {
     pub source: PathBuf,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// An active-backup bond: one slave carries traffic, failover between them.
@@ -344,7 +344,7 @@ impl Supplicant {
 
 /// An address with its prefix length ("192.0.2.5/24"); host bits may be set
 /// (it is an interface address, as `ip address add` takes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct IpNet {
     pub addr: IpAddr,
     pub prefix: u8,
@@ -435,7 +435,7 @@ impl Serialize for IpNet {
 
 /// A route on the bond, from the subset of ip-route syntax
 /// `[to] PREFIX|default [via GW] [metric N]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Route {
     /// None = default route (IPv4 unless `via` is IPv6).
     pub to: Option<IpNet>,
@@ -445,7 +445,7 @@ pub struct Route {
 
 impl Route {
     pub fn is_ipv6(&self) -> bool {
-        match (self.to, self.via) {
+        match (&self.to, &self.via) {
             (Some(to), _) => !to.is_ipv4(),
             (None, Some(via)) => via.is_ipv6(),
             (None, None) => false,
@@ -511,7 +511,7 @@ impl FromStr for Route {
                 other => return Err(bad(format!("unexpected {other:?}"))),
             }
         }
-        if let (Some(to), Some(via)) = (route.to, route.via) {
+        if let (Some(to), Some(via)) = (&route.to, &route.via) {
             if to.is_ipv4() != via.is_ipv4() {
                 return Err(bad(format!(
                     "gateway {via} is not of the same family as {to}"
@@ -876,14 +876,18 @@ fn check_primary(name: &str) -> Result<IfName> {
     Ok(n)
 }
 
-fn check_supplicant(config: &str, driver: &str) -> Result<Supplicant> {
+fn check_supplicant_config(config: &str) -> Result<PathBuf> {
     if !config.starts_with('/') {
         bail!("supplicant config {config:?} must be an absolute path");
     }
     if config.contains('\0') {
         bail!("supplicant config {config:?} contains a NUL byte");
     }
-    // It becomes part of the `-D` argument: a list of driver names only.
+    Ok(PathBuf::from(config))
+}
+
+/// It becomes part of wpa_supplicant's `-D` argument: driver names only.
+fn check_supplicant_driver(driver: &str) -> Result<String> {
     if driver.is_empty()
         || driver.len() > 64
         || !driver
@@ -892,10 +896,7 @@ fn check_supplicant(config: &str, driver: &str) -> Result<Supplicant> {
     {
         bail!("invalid supplicant driver {driver:?}: expected names like \"nl80211\" or \"nl80211,wext\"");
     }
-    Ok(Supplicant {
-        config: PathBuf::from(config),
-        driver: driver.to_owned(),
-    })
+    Ok(driver.to_owned())
 }
 
 // ---------------------------------------------------------------------------
@@ -1256,23 +1257,15 @@ fn toml_dhcp(src: &Src, raw: RawDhcp) -> Result<Dhcp> {
 }
 
 fn toml_supplicant(src: &Src, raw: &RawSupplicant) -> Result<Supplicant> {
-    let config = raw
-        .config
-        .as_ref()
-        .map_or(DEFAULT_SUPPLICANT_CONFIG, |c| c.get_ref().as_str());
-    let driver = raw
-        .driver
-        .as_ref()
-        .map_or(DEFAULT_SUPPLICANT_DRIVER, |d| d.get_ref().as_str());
-    check_supplicant(config, driver).map_err(|e| {
-        // Point at the value that is wrong.
-        let span = if e.to_string().contains("driver") {
-            raw.driver.as_ref().map(|d| d.span())
-        } else {
-            raw.config.as_ref().map(|c| c.span())
-        };
-        src.err(span.unwrap_or(0..0), e)
-    })
+    let config = match &raw.config {
+        None => PathBuf::from(DEFAULT_SUPPLICANT_CONFIG),
+        Some(c) => at(src, c.span(), check_supplicant_config(c.get_ref()))?,
+    };
+    let driver = match &raw.driver {
+        None => DEFAULT_SUPPLICANT_DRIVER.to_owned(),
+        Some(d) => at(src, d.span(), check_supplicant_driver(d.get_ref()))?,
+    };
+    Ok(Supplicant { config, driver })
 }
 
 /// One [[bond.slave]]: exactly one matcher. Returns the rule and, for a
@@ -1588,10 +1581,6 @@ fn parse_env(text: &str, path: &Path) -> Result<Config> {
     // anyway, an empty primary just sets none), plus names that the seed
     // would treat as masters (bridges "*br*", "bond*") once they carry an
     // address or a route.
-    let has_primary = |n: &IfName| {
-        vars.iter()
-            .any(|v| v.iface == *n && v.suffix == Suffix::Primary)
-    };
     let looks_master = |n: &IfName| seed_is_bridge(n.as_str()) || n.as_str().starts_with("bond");
     let mut masters: Vec<IfName> = Vec::new();
     for v in &vars {
@@ -1622,7 +1611,7 @@ fn parse_env(text: &str, path: &Path) -> Result<Config> {
     }
 
     let mut bonds = Vec::new();
-    for name in masters {
+    for name in masters.iter().cloned() {
         let get = |s: Suffix| vars.iter().find(|v| v.iface == name && v.suffix == s);
         if let Err(e) = check_bond_name(name.as_str()) {
             let line = vars.iter().find(|v| v.iface == name).map_or(0, |v| v.line);
@@ -1639,7 +1628,7 @@ fn parse_env(text: &str, path: &Path) -> Result<Config> {
         if let Some(v) = get(Suffix::Primary).filter(|v| !v.value.trim().is_empty()) {
             let p = check_primary(v.value.trim())
                 .map_err(|e| anyhow!("{shown}:{}: {}PRIMARY: {e}", v.line, name))?;
-            if p == name || has_primary(&p) {
+            if masters.contains(&p) {
                 bail!(
                     "{shown}:{}: {name}PRIMARY: \"{p}\" is a bond, it cannot be a slave",
                     v.line
@@ -2000,6 +1989,7 @@ any = true
             (format!("{B}[[bond.slave]]\nmac = \"01:00:5e:00:00:01\"\n"), "4:7: invalid MAC address \"01:00:5e:00:00:01\": a multicast address"),
             (format!("{B}[[bond.slave]]\nname = \"wlp*\"\nsupplicant = {{ config = \"wpa.conf\" }}\n"), "5:25: supplicant config \"wpa.conf\" must be an absolute path"),
             (format!("{B}[[bond.slave]]\nname = \"wlp*\"\nsupplicant = {{ driver = \"-x foo\" }}\n"), "5:25: invalid supplicant driver \"-x foo\""),
+            (format!("{B}[[bond.slave]]\nname = \"wlp*\"\nsupplicant = {{ driver = \"wext\", config = \"driver.conf\" }}\n"), "5:42: supplicant config \"driver.conf\" must be an absolute path"),
             (format!("{B}[[bond.slave]]\nname = \"wlp*\"\nsupplicant = {{ conf = \"/x\" }}\n"), "5:16: unknown field `conf`"),
             (format!("{B}auto_supplicant = {{ config = \"rel\" }}\n{S}"), "3:30: supplicant config \"rel\" must be an absolute path"),
             (B.to_string(), "1:1: bond \"bond0\" has no [[bond.slave]] rule"),
@@ -2222,6 +2212,7 @@ any = true
             ("bond!PRIMARY=enp3s0\n", "network.conf:1: variable \"bond!PRIMARY\": \"bond!\" is not an interface name"),
             ("bond0PRIMARY=enp3s0\njunk line\n", "network.conf:2: expected KEY=VALUE, found \"junk line\""),
             ("bond0PRIMARY=bond1\nbond1PRIMARY=eth0\n", "network.conf:1: bond0PRIMARY: \"bond1\" is a bond"),
+            ("bond0PRIMARY=br0\nbr0ADDRS=10.1.0.1/24\n", "network.conf:1: bond0PRIMARY: \"br0\" is a bond"),
             ("OTHER=1\n", "network.conf: no bond defined"),
             ("", "network.conf: no bond defined"),
         ];

@@ -17,9 +17,18 @@ pub fn observe(event: &Event, cfg: &Config, k: &mut Kernel) -> Result<Observed> 
         Event::Remove(_) => None,
         _ => k.link(iface)?,
     };
-    let facts = link
-        .as_ref()
-        .map(|l| kernel::device_facts(iface, l.mac));
+    let facts = match (&link, event) {
+        (Some(l), _) => Some(kernel::device_facts(iface, l.mac)),
+        // Gone: only its name is left to match rules on.
+        (None, Event::Remove(_)) => Some(crate::config::DeviceFacts {
+            name: iface.to_string(),
+            mac: None,
+            bus: None,
+            physical: false,
+            wireless: false,
+        }),
+        (None, _) => None,
+    };
     let mut obs = Observed {
         iface: link,
         facts,

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use netlink_packet_core::{
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP,
-    NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL,
+    NLM_F_REPLACE, NLM_F_REQUEST,
 };
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{
@@ -129,7 +129,11 @@ impl Kernel {
         Ok(Kernel { sock, seq: 0 })
     }
 
-    fn request(&mut self, msg: RouteNetlinkMessage, flags: u16) -> Result<Vec<RouteNetlinkMessage>> {
+    fn request(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+    ) -> Result<Vec<RouteNetlinkMessage>> {
         self.seq = self.seq.wrapping_add(1);
         let mut hdr = NetlinkHeader::default();
         hdr.flags = NLM_F_REQUEST | flags;
@@ -275,10 +279,19 @@ impl Kernel {
     pub fn set_up(&mut self, index: u32, up: bool) -> Result<()> {
         let mut m = LinkMessage::default();
         m.header.index = index;
-        m.header.flags = if up { LinkFlags::Up } else { LinkFlags::empty() };
+        m.header.flags = if up {
+            LinkFlags::Up
+        } else {
+            LinkFlags::empty()
+        };
         m.header.change_mask = LinkFlags::Up;
         self.request(RouteNetlinkMessage::SetLink(m), NLM_F_ACK)
-            .with_context(|| format!("cannot set link #{index} {}", if up { "up" } else { "down" }))?;
+            .with_context(|| {
+                format!(
+                    "cannot set link #{index} {}",
+                    if up { "up" } else { "down" }
+                )
+            })?;
         Ok(())
     }
 
@@ -416,10 +429,11 @@ impl Kernel {
         };
         if let Some(to) = &r.to {
             m.header.destination_prefix_length = to.prefix;
-            m.attributes.push(RouteAttribute::Destination(match to.addr {
-                IpAddr::V4(a) => RouteAddress::Inet(a),
-                IpAddr::V6(a) => RouteAddress::Inet6(a),
-            }));
+            m.attributes
+                .push(RouteAttribute::Destination(match to.addr {
+                    IpAddr::V4(a) => RouteAddress::Inet(a),
+                    IpAddr::V6(a) => RouteAddress::Inet6(a),
+                }));
         }
         if let Some(via) = r.via {
             m.attributes.push(RouteAttribute::Gateway(match via {
@@ -482,7 +496,10 @@ impl LinkEvents {
             // SAFETY: the socket outlives this borrow.
             let fd = unsafe { BorrowedFd::borrow_raw(self.sock.as_raw_fd()) };
             let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-            match poll(&mut fds, PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)) {
+            match poll(
+                &mut fds,
+                PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
+            ) {
                 Ok(_) | Err(nix::errno::Errno::EINTR) => {}
                 Err(e) => return Err(anyhow!("poll on link events: {e}")),
             }
@@ -496,7 +513,8 @@ impl LinkEvents {
                     }
                     let mut off = 0;
                     while off < data.len() {
-                        let Ok(m) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&data[off..])
+                        let Ok(m) =
+                            NetlinkMessage::<RouteNetlinkMessage>::deserialize(&data[off..])
                         else {
                             break;
                         };
@@ -629,12 +647,7 @@ pub fn device_facts(iface: &str, mac: Option<[u8; 6]>) -> DeviceFacts {
     let bus = fs::read_link(path.join("device/subsystem"))
         .ok()
         .and_then(|l| l.file_name().and_then(|n| n.to_str()).map(String::from))
-        .and_then(|s| match s.as_str() {
-            "usb" => Some(Bus::Usb),
-            "pcmcia" => Some(Bus::Pcmcia),
-            "pci" => Some(Bus::Pci),
-            _ => None,
-        });
+        .and_then(|s| Bus::from_subsystem(&s));
     DeviceFacts {
         name: iface.to_string(),
         mac,

@@ -70,29 +70,64 @@ pub struct Observed {
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     LoadBonding,
-    CreateBond { bond: String },
+    CreateBond {
+        bond: String,
+    },
     /// A bond that exists with the wrong options and no slaves (e.g. made by `modprobe bonding`).
-    SetBondOptions { bond: String },
-    CreateBridge { bridge: String },
-    SetPrimary { bond: String, primary: String },
-    LinkUp { iface: String },
+    SetBondOptions {
+        bond: String,
+    },
+    CreateBridge {
+        bridge: String,
+    },
+    SetPrimary {
+        bond: String,
+        primary: String,
+    },
+    LinkUp {
+        iface: String,
+    },
     /// down, flush addresses, set master, up: the seed's slave unit, as one undoable step.
-    Enslave { iface: String, master: String },
-    AddAddress { iface: String, address: IpNet },
-    ReplaceRoute { iface: String, route: Route },
-    RecordSlave { iface: String, bond: String },
-    ForgetSlave { iface: String },
-    StartSupplicant { iface: String, supplicant: Supplicant },
-    StopSupplicant { iface: String },
+    Enslave {
+        iface: String,
+        master: String,
+    },
+    AddAddress {
+        iface: String,
+        address: IpNet,
+    },
+    ReplaceRoute {
+        iface: String,
+        route: Route,
+    },
+    RecordSlave {
+        iface: String,
+        bond: String,
+    },
+    ForgetSlave {
+        iface: String,
+    },
+    StartSupplicant {
+        iface: String,
+        supplicant: Supplicant,
+    },
+    StopSupplicant {
+        iface: String,
+    },
     /// Ask for the settle/DHCP job on the bond (it decides, once the MAC has settled).
-    Settle { bond: String },
+    Settle {
+        bond: String,
+    },
 }
 
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Action::LoadBonding => write!(f, "load the bonding driver"),
-            Action::CreateBond { bond } => write!(f, "create bond {bond} (active-backup, fail_over_mac=active)"),
+            Action::CreateBond { bond } => write!(
+                f,
+                "create bond {bond} (active-backup, fail_over_mac=active)"
+            ),
             Action::SetBondOptions { bond } => write!(f, "set options of empty bond {bond}"),
             Action::CreateBridge { bridge } => write!(f, "create bridge {bridge}"),
             Action::SetPrimary { bond, primary } => write!(f, "set primary of {bond} to {primary}"),
@@ -180,7 +215,9 @@ fn ensure_master(bond: &Bond, obs: &Observed) -> Vec<Action> {
             out.extend(static_config(bond, &[]));
         }
         (Kind::Bridge, None) => {
-            out.push(Action::CreateBridge { bridge: name.clone() });
+            out.push(Action::CreateBridge {
+                bridge: name.clone(),
+            });
             out.push(Action::LinkUp { iface: name });
             out.extend(static_config(bond, &[]));
         }
@@ -227,7 +264,9 @@ pub fn plan(event: &Event, cfg: &Config, obs: &Observed) -> Plan {
                     Some(m) => {
                         let mut a = Vec::new();
                         if !m.link.up {
-                            a.push(Action::LinkUp { iface: bname.clone() });
+                            a.push(Action::LinkUp {
+                                iface: bname.clone(),
+                            });
                         }
                         a.extend(static_config(bond, &m.addresses));
                         a
@@ -235,7 +274,9 @@ pub fn plan(event: &Event, cfg: &Config, obs: &Observed) -> Plan {
                     None => Vec::new(),
                 };
                 if obs.master.is_none() {
-                    return Plan::nothing(format!("{iface}: gone again before it could be configured"));
+                    return Plan::nothing(format!(
+                        "{iface}: gone again before it could be configured"
+                    ));
                 }
                 actions.push(Action::Settle { bond: bname });
                 Plan {
@@ -250,11 +291,17 @@ pub fn plan(event: &Event, cfg: &Config, obs: &Observed) -> Plan {
     match event {
         Event::Remove(_) => {
             let mut actions = vec![
-                Action::StopSupplicant { iface: iface.into() },
-                Action::ForgetSlave { iface: iface.into() },
+                Action::StopSupplicant {
+                    iface: iface.into(),
+                },
+                Action::ForgetSlave {
+                    iface: iface.into(),
+                },
             ];
             if obs.master.is_some() {
-                actions.push(Action::Settle { bond: bname.clone() });
+                actions.push(Action::Settle {
+                    bond: bname.clone(),
+                });
             }
             Plan {
                 reason: format!("{iface} removed from {bname}: the active slave may have changed"),
@@ -267,7 +314,9 @@ pub fn plan(event: &Event, cfg: &Config, obs: &Observed) -> Plan {
         },
         Event::Add(_) | Event::Connected(_) => {
             let Some(link) = &obs.iface else {
-                return Plan::nothing(format!("{iface}: no such interface (gone already?), nothing to do"));
+                return Plan::nothing(format!(
+                    "{iface}: no such interface (gone already?), nothing to do"
+                ));
             };
             let mut actions = ensure_master(bond, obs);
             let master_index = obs.master.as_ref().map(|m| m.link.index);
@@ -283,21 +332,25 @@ pub fn plan(event: &Event, cfg: &Config, obs: &Observed) -> Plan {
                     master: bname.clone(),
                 });
             } else if !link.up {
-                actions.push(Action::LinkUp { iface: iface.into() });
+                actions.push(Action::LinkUp {
+                    iface: iface.into(),
+                });
             }
             actions.push(Action::RecordSlave {
                 iface: iface.into(),
                 bond: bname.clone(),
             });
             if matches!(event, Event::Add(_)) {
-                if let Some(s) = supplicant_for(bond, cfg, obs) {
+                if let Some(s) = supplicant_for(bond, obs) {
                     actions.push(Action::StartSupplicant {
                         iface: iface.into(),
                         supplicant: s,
                     });
                 }
             }
-            actions.push(Action::Settle { bond: bname.clone() });
+            actions.push(Action::Settle {
+                bond: bname.clone(),
+            });
             let why = if matches!(event, Event::Connected(_)) {
                 format!("{iface} authorised: make sure it is a slave of {bname}")
             } else if enslaved_here {
@@ -305,23 +358,18 @@ pub fn plan(event: &Event, cfg: &Config, obs: &Observed) -> Plan {
             } else {
                 format!("{iface} belongs to {bname}")
             };
-            Plan { reason: why, actions }
+            Plan {
+                reason: why,
+                actions,
+            }
         }
     }
 }
 
 /// The supplicant settings for the event's interface: its rule's, or the bond's default for
 /// wireless devices.
-fn supplicant_for(bond: &Bond, _cfg: &Config, obs: &Observed) -> Option<Supplicant> {
-    let facts = obs.facts.as_ref()?;
-    let rule = bond.is_slave(facts)?;
-    rule.supplicant.clone().or_else(|| {
-        if facts.wireless {
-            bond.auto_supplicant.clone()
-        } else {
-            None
-        }
-    })
+fn supplicant_for(bond: &Bond, obs: &Observed) -> Option<Supplicant> {
+    bond.supplicant_for(obs.facts.as_ref()?).cloned()
 }
 
 /// `hotbond up BOND`: the master, its options, its static configuration, then the settle job.

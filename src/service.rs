@@ -159,6 +159,19 @@ pub fn stop_nowait(job: &Job) -> Result<()> {
     }
 }
 
+/// Starts the job afresh without waiting: one that is running is stopped first. The settle
+/// job is asked this way, so the latest event always gets a fresh look (a start request
+/// merged into a job that is just finishing would be lost).
+pub fn restart_nowait(job: &Job) -> Result<()> {
+    match backend() {
+        Backend::Systemd => systemctl(&["--no-block", "restart", &job.unit()]),
+        Backend::Detached => {
+            stop_nowait(job)?;
+            spawn_detached(job)
+        }
+    }
+}
+
 /// Stops and starts again, waiting for the stop (used to make a DHCP client start afresh).
 pub fn restart(job: &Job) -> Result<()> {
     match backend() {
@@ -209,7 +222,10 @@ pub fn wait_gone(pid: i32, timeout: Duration) {
 fn pid_alive(pid: i32) -> bool {
     // A zombie is not alive for our purposes.
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => !matches!(s.rsplit(')').next().map(|r| r.trim_start().chars().next()), Some(Some('Z'))),
+        Ok(s) => !matches!(
+            s.rsplit(')').next().map(|r| r.trim_start().chars().next()),
+            Some(Some('Z'))
+        ),
         Err(_) => false,
     }
 }
@@ -217,7 +233,11 @@ fn pid_alive(pid: i32) -> bool {
 /// The pid from the job's pid file, if that process is alive and still leads its session
 /// (a recycled pid would not).
 fn running_pid(job: &Job) -> Option<i32> {
-    let pid: i32 = fs::read_to_string(job.pid_file()).ok()?.trim().parse().ok()?;
+    let pid: i32 = fs::read_to_string(job.pid_file())
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     if pid <= 0 || !pid_alive(pid) {
         return None;
     }

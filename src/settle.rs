@@ -14,9 +14,12 @@ use nix::unistd::Pid;
 use crate::config::{Bond, Config, Kind};
 use crate::dhcp::{self, Reacquire};
 use crate::kernel::{self, fmt_mac, Kernel, Link, LinkEvents};
+use crate::lock;
 use crate::service::{self, Job};
 use crate::state::{self, BondRecord, DhcpRecord};
-use crate::lock;
+
+/// The active slave and the MAC: what must not change during the debounce window.
+type Fingerprint = (Option<String>, Option<[u8; 6]>);
 
 /// Is the master ready for DHCP? Pure, for tests.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,7 +41,7 @@ impl Readiness {
     }
 
     /// What must stay the same for the debounce window.
-    fn fingerprint(&self) -> (Option<String>, Option<[u8; 6]>) {
+    fn fingerprint(&self) -> Fingerprint {
         (self.active.clone(), self.mac)
     }
 }
@@ -67,21 +70,24 @@ pub fn assess(kind: &Kind, master: Option<&Link>, active: Option<&Link>) -> Read
     };
     if !a.oper_up() {
         return Readiness {
-            reason: format!("active slave {} is {} (not authorised/up yet)", a.name, a.oper),
+            reason: format!(
+                "active slave {} is {} (not authorised/up yet)",
+                a.name, a.oper
+            ),
             ..Readiness::not(String::new())
         };
     }
     if a.mac != m.mac || m.mac.is_none() {
-        return Readiness::not(format!(
-            "{} does not carry {}'s MAC yet",
-            m.name, a.name
-        ));
+        return Readiness::not(format!("{} does not carry {}'s MAC yet", m.name, a.name));
     }
     Readiness {
         ready: true,
         active: Some(a.name.clone()),
         mac: m.mac,
-        reason: format!("active slave {} is up and {} carries its MAC", a.name, m.name),
+        reason: format!(
+            "active slave {} is up and {} carries its MAC",
+            a.name, m.name
+        ),
     }
 }
 
@@ -96,7 +102,12 @@ pub enum DhcpDecision {
     Reacquire,
 }
 
-pub fn decide_dhcp(configured: bool, running: bool, started_mac: Option<&str>, mac: &str) -> DhcpDecision {
+pub fn decide_dhcp(
+    configured: bool,
+    running: bool,
+    started_mac: Option<&str>,
+    mac: &str,
+) -> DhcpDecision {
     if !configured {
         DhcpDecision::Nothing
     } else if !running {
@@ -146,7 +157,7 @@ pub fn run(bond_name: &str) -> Result<()> {
     let mut k = Kernel::open()?;
     let deadline = Instant::now() + timeout;
     let mut generation = state::generation(bond_name);
-    let mut stable: Option<(Instant, (Option<String>, Option<[u8; 6]>))> = None;
+    let mut stable: Option<(Instant, Fingerprint)> = None;
     let mut recorded_wait = false;
     loop {
         let r = observe(&mut k, &bond)?;

@@ -55,7 +55,11 @@ pub fn bond_status(k: &mut Kernel, cfg: &Config, bond: &Bond) -> Result<BondStat
     let name = bond.name.as_str();
     let link = k.link(name)?;
     let is_bond = matches!(bond.kind, Kind::Bond);
-    let active = if is_bond { kernel::bond_active_slave(name) } else { None };
+    let active = if is_bond {
+        kernel::bond_active_slave(name)
+    } else {
+        None
+    };
     let mut slaves = Vec::new();
     if link.is_some() {
         let names = if is_bond {
@@ -68,9 +72,7 @@ pub fn bond_status(k: &mut Kernel, cfg: &Config, bond: &Bond) -> Result<BondStat
             let facts = kernel::device_facts(&s, l.mac);
             let sup = cfg
                 .bond_for(&facts)
-                .and_then(|(b, r)| r.supplicant.clone().or_else(|| {
-                    facts.wireless.then(|| b.auto_supplicant.clone()).flatten()
-                }))
+                .and_then(|(b, _)| b.supplicant_for(&facts).cloned())
                 .and_then(|sp| supplicant::status(&supplicant::ctrl_dir(&sp), &s).ok())
                 .and_then(|st| st.get("wpa_state").cloned());
             slaves.push(SlaveStatus {
@@ -85,7 +87,11 @@ pub fn bond_status(k: &mut Kernel, cfg: &Config, bond: &Bond) -> Result<BondStat
     }
     let mac = link.as_ref().and_then(|l| l.mac).map(|m| fmt_mac(&m));
     let addresses = match &link {
-        Some(l) => k.addresses(l.index)?.iter().map(|a| a.to_string()).collect(),
+        Some(l) => k
+            .addresses(l.index)?
+            .iter()
+            .map(|a| a.to_string())
+            .collect(),
         None => Vec::new(),
     };
     let job = Job::Dhcp(name.to_string());
@@ -101,16 +107,28 @@ pub fn bond_status(k: &mut Kernel, cfg: &Config, bond: &Bond) -> Result<BondStat
     });
     let settle = state::read_bond(name);
     let settled = link.is_some()
-        && settle
-            .as_ref()
-            .is_some_and(|r| r.settled && r.mac == mac && r.active_slave == active.clone().filter(|_| is_bond));
+        && settle.as_ref().is_some_and(|r| {
+            r.settled && r.mac == mac && r.active_slave == active.clone().filter(|_| is_bond)
+        });
     Ok(BondStatus {
         bond: name.to_string(),
         kind: bond.kind.clone(),
         exists: link.is_some(),
-        mode: if is_bond { kernel::bond_mode(name) } else { None },
-        fail_over_mac: if is_bond { kernel::bond_fail_over_mac(name) } else { None },
-        primary: if is_bond { kernel::bond_primary(name) } else { None },
+        mode: if is_bond {
+            kernel::bond_mode(name)
+        } else {
+            None
+        },
+        fail_over_mac: if is_bond {
+            kernel::bond_fail_over_mac(name)
+        } else {
+            None
+        },
+        primary: if is_bond {
+            kernel::bond_primary(name)
+        } else {
+            None
+        },
         oper: link.as_ref().map(|l| l.oper.clone()),
         active_slave: active,
         mac,
@@ -125,7 +143,11 @@ pub fn bond_status(k: &mut Kernel, cfg: &Config, bond: &Bond) -> Result<BondStat
 pub fn render(s: &BondStatus) -> String {
     let mut o = String::new();
     if !s.exists {
-        let _ = writeln!(o, "{}: does not exist (no configured interface present yet)", s.bond);
+        let _ = writeln!(
+            o,
+            "{}: does not exist (no configured interface present yet)",
+            s.bond
+        );
         return o;
     }
     let _ = writeln!(
@@ -181,7 +203,11 @@ pub fn render(s: &BondStatus) -> String {
                 if d.running { "running" } else { "not running" },
                 d.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
                 d.started_with_mac,
-                if d.mac_current { "" } else { "  <- not the bond's MAC now" }
+                if d.mac_current {
+                    ""
+                } else {
+                    "  <- not the bond's MAC now"
+                }
             );
         }
         None => {

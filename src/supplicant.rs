@@ -54,7 +54,9 @@ pub fn status(ctrl_dir: &Path, iface: &str) -> Result<BTreeMap<String, String>> 
         sock.set_read_timeout(Some(Duration::from_secs(2)))?;
         sock.send(b"STATUS")?;
         let mut buf = vec![0u8; 4096];
-        let n = sock.recv(&mut buf).context("wpa_supplicant did not answer")?;
+        let n = sock
+            .recv(&mut buf)
+            .context("wpa_supplicant did not answer")?;
         Ok(String::from_utf8_lossy(&buf[..n])
             .lines()
             .filter_map(|l| l.split_once('='))
@@ -66,8 +68,13 @@ pub fn status(ctrl_dir: &Path, iface: &str) -> Result<BTreeMap<String, String>> 
 }
 
 /// The job: wpa_supplicant and wpa_cli as children; returns when either ends.
-pub fn run_job(iface: &str, s: &Supplicant, on_connected: impl FnOnce() -> Result<()>) -> Result<()> {
-    let wpa = crate::dhcp::find_program("wpa_supplicant").context("wpa_supplicant is not installed")?;
+pub fn run_job(
+    iface: &str,
+    s: &Supplicant,
+    on_connected: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    let wpa =
+        crate::dhcp::find_program("wpa_supplicant").context("wpa_supplicant is not installed")?;
     let cli = crate::dhcp::find_program("wpa_cli").context("wpa_cli is not installed")?;
     let dir = ctrl_dir(s);
     let mut sup = Command::new(&wpa)
@@ -91,7 +98,10 @@ pub fn run_job(iface: &str, s: &Supplicant, on_connected: impl FnOnce() -> Resul
         }
         if Instant::now() > deadline {
             let _ = sup.kill();
-            bail!("wpa_supplicant on {iface} made no control socket at {}", sock.display());
+            bail!(
+                "wpa_supplicant on {iface} made no control socket at {}",
+                sock.display()
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -146,6 +156,9 @@ mod tests {
             ctrl_dir_from_text("# x\nctrl_interface=DIR=/run/wpa GROUP=wheel\n"),
             PathBuf::from("/run/wpa")
         );
-        assert_eq!(ctrl_dir_from_text("network={\n}\n"), PathBuf::from(DEFAULT_CTRL_DIR));
+        assert_eq!(
+            ctrl_dir_from_text("network={\n}\n"),
+            PathBuf::from(DEFAULT_CTRL_DIR)
+        );
     }
 }

@@ -8,8 +8,10 @@ fn main() -> std::process::ExitCode {
         let (action, iface) = match args.as_slice() {
             [a, i] => (a.clone(), i.clone()),
             [] => (
-                std::env::var("ACTION").context("ACTION is not set (run by udev, or give: add|remove IFACE)")?,
-                std::env::var("INTERFACE").context("INTERFACE is not set (run by udev, or give: add|remove IFACE)")?,
+                std::env::var("ACTION")
+                    .context("ACTION is not set (run by udev, or give: add|remove IFACE)")?,
+                std::env::var("INTERFACE")
+                    .context("INTERFACE is not set (run by udev, or give: add|remove IFACE)")?,
             ),
             _ => anyhow::bail!("usage: hotbond-udev [add|remove IFACE]"),
         };

@@ -11,8 +11,14 @@ pub struct Dhclient;
 fn files(bond: &str) -> (String, String, String) {
     let run_dir = paths::run_dir();
     (
-        run_dir.join(format!("dhclient-{bond}.conf")).to_string_lossy().into_owned(),
-        run_dir.join(format!("dhclient-{bond}.pid")).to_string_lossy().into_owned(),
+        run_dir
+            .join(format!("dhclient-{bond}.conf"))
+            .to_string_lossy()
+            .into_owned(),
+        run_dir
+            .join(format!("dhclient-{bond}.pid"))
+            .to_string_lossy()
+            .into_owned(),
         paths::state_dir()
             .join(format!("dhclient-{bond}.leases"))
             .to_string_lossy()

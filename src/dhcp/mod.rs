@@ -51,7 +51,14 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
-    for d in ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
+    for d in [
+        "/usr/local/sbin",
+        "/usr/local/bin",
+        "/usr/sbin",
+        "/usr/bin",
+        "/sbin",
+        "/bin",
+    ] {
         dirs.push(PathBuf::from(d));
     }
     dirs.into_iter()
@@ -201,6 +208,9 @@ mod tests {
         assert_eq!(a[0], 0xff);
         assert_eq!(&a[5..7], &[0, 4]);
         assert_eq!(a[7], 0x01);
-        assert_ne!(a, stable_client_id("bond1", "0123456789abcdef0123456789abcdef"));
+        assert_ne!(
+            a,
+            stable_client_id("bond1", "0123456789abcdef0123456789abcdef")
+        );
     }
 }

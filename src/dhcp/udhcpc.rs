@@ -20,10 +20,13 @@ pub fn program() -> Option<Vec<String>> {
 }
 
 fn script() -> Option<PathBuf> {
-    ["/etc/udhcpc/default.script", "/usr/share/udhcpc/default.script"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
+    [
+        "/etc/udhcpc/default.script",
+        "/usr/share/udhcpc/default.script",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
 }
 
 impl Client for Udhcpc {
