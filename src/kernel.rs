@@ -103,6 +103,19 @@ fn link_from_msg(m: &LinkMessage) -> Link {
     l
 }
 
+/// hotbond's bond: active-backup, and fail_over_mac=active (1) so the bond takes the active
+/// slave's MAC, which Wi-Fi needs.
+fn bond_info(o: &BondOptions) -> InfoData {
+    InfoData::Bond(vec![
+        InfoBond::Mode(BondMode::ActiveBackup),
+        InfoBond::MiiMon(o.miimon),
+        InfoBond::UpDelay(o.updelay),
+        InfoBond::DownDelay(o.downdelay),
+        InfoBond::FailOverMac(1),
+        InfoBond::PrimaryReselect(o.primary_reselect.kernel_value()),
+    ])
+}
+
 fn is_errno(e: &anyhow::Error, errno: i32) -> bool {
     e.chain()
         .filter_map(|c| c.downcast_ref::<io::Error>())
@@ -222,16 +235,7 @@ impl Kernel {
     /// Creates an active-backup bond with all its options in the one RTM_NEWLINK: the kernel
     /// refuses to change mode and fail_over_mac once the bond has slaves.
     pub fn create_bond(&mut self, name: &str, o: &BondOptions) -> Result<()> {
-        let data = vec![
-            InfoBond::Mode(BondMode::ActiveBackup),
-            InfoBond::MiiMon(o.miimon),
-            InfoBond::UpDelay(o.updelay),
-            InfoBond::DownDelay(o.downdelay),
-            // 1 = active: the bond takes the active slave's MAC, which Wi-Fi needs.
-            InfoBond::FailOverMac(1),
-            InfoBond::PrimaryReselect(o.primary_reselect.kernel_value()),
-        ];
-        self.create_link(name, InfoKind::Bond, Some(InfoData::Bond(data)))
+        self.create_link(name, InfoKind::Bond, Some(bond_info(o)))
     }
 
     pub fn create_bridge(&mut self, name: &str) -> Result<()> {
@@ -257,19 +261,11 @@ impl Kernel {
     /// Changes the options of an existing bond that has no slaves yet (e.g. the `bond0` that
     /// `modprobe bonding` created by itself with the kernel defaults).
     pub fn set_bond_options(&mut self, index: u32, o: &BondOptions) -> Result<()> {
-        let data = vec![
-            InfoBond::Mode(BondMode::ActiveBackup),
-            InfoBond::MiiMon(o.miimon),
-            InfoBond::UpDelay(o.updelay),
-            InfoBond::DownDelay(o.downdelay),
-            InfoBond::FailOverMac(1),
-            InfoBond::PrimaryReselect(o.primary_reselect.kernel_value()),
-        ];
         let mut m = LinkMessage::default();
         m.header.index = index;
         m.attributes.push(LinkAttribute::LinkInfo(vec![
             LinkInfo::Kind(InfoKind::Bond),
-            LinkInfo::Data(InfoData::Bond(data)),
+            LinkInfo::Data(bond_info(o)),
         ]));
         self.request(RouteNetlinkMessage::SetLink(m), NLM_F_ACK)
             .context("cannot set bond options")?;
