@@ -569,16 +569,20 @@ pub fn load_bonding() -> Result<()> {
     }
     let out = std::process::Command::new("modprobe")
         .arg("bonding")
-        .output()
-        .context("cannot run modprobe")?;
-    if !out.status.success() || !bonding_loaded() {
-        let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        bail!(
-            "the bonding driver is not available (modprobe bonding: {})",
-            if msg.is_empty() { "failed" } else { &msg }
-        );
-    }
-    Ok(())
+        .output();
+    let why = match &out {
+        Err(e) => format!("cannot run modprobe: {e}"),
+        Ok(o) if !o.status.success() => {
+            let msg = String::from_utf8_lossy(&o.stderr).trim().to_string();
+            format!(
+                "modprobe bonding: {}",
+                if msg.is_empty() { "failed" } else { &msg }
+            )
+        }
+        Ok(_) if !bonding_loaded() => "modprobe bonding loaded no driver".to_string(),
+        Ok(_) => return Ok(()),
+    };
+    bail!("the bonding driver is not available ({why})");
 }
 
 fn bonding_attr(bond: &str, attr: &str) -> Option<String> {

@@ -119,7 +119,8 @@ pub fn decide_dhcp(
     }
 }
 
-fn observe(k: &mut Kernel, bond: &Bond) -> Result<Readiness> {
+/// The master's readiness now, as the settle job sees it.
+pub fn observe(k: &mut Kernel, bond: &Bond) -> Result<Readiness> {
     let name = bond.name.as_str();
     let master = k.link(name)?;
     let active = match (&bond.kind, &master) {
