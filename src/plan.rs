@@ -118,6 +118,10 @@ pub enum Action {
     Settle {
         bond: String,
     },
+    /// The master is gone: its settle job and DHCP client have nothing left to do.
+    StopBondJobs {
+        bond: String,
+    },
 }
 
 impl fmt::Display for Action {
@@ -142,6 +146,9 @@ impl fmt::Display for Action {
             Action::StartSupplicant { iface, .. } => write!(f, "start wpa_supplicant on {iface}"),
             Action::StopSupplicant { iface } => write!(f, "stop wpa_supplicant on {iface}"),
             Action::Settle { bond } => write!(f, "ask for the settle/DHCP job on {bond}"),
+            Action::StopBondJobs { bond } => {
+                write!(f, "stop the settle job and DHCP client of {bond}")
+            }
         }
     }
 }
@@ -284,6 +291,10 @@ pub fn plan(event: &Event, cfg: &Config, obs: &Observed) -> Plan {
                     actions,
                 }
             }
+            Event::Remove(_) => Plan {
+                reason: format!("{iface} is gone"),
+                actions: vec![Action::StopBondJobs { bond: bname }],
+            },
             _ => Plan::nothing(format!("{iface}: the master itself, nothing to do")),
         };
     }
@@ -885,12 +896,17 @@ name = "enx*"
             ..obs
         };
         assert_eq!(actions(add("bond0"), &cfg(), &obs), vec![]);
-        // Other events about the master itself: nothing.
+        // Its removal stops its jobs; other events about the master itself: nothing.
         let obs = Observed {
             master: Some(good_bond(&[], &[])),
             ..obs
         };
-        assert_eq!(actions(Event::Remove("bond0".into()), &cfg(), &obs), vec![]);
+        assert_eq!(
+            actions(Event::Remove("bond0".into()), &cfg(), &obs),
+            vec![Action::StopBondJobs {
+                bond: "bond0".into()
+            }]
+        );
         assert_eq!(
             actions(Event::Disconnected("bond0".into()), &cfg(), &obs),
             vec![]
