@@ -46,12 +46,11 @@ pub fn master_state(k: &mut Kernel, name: &str) -> Result<Option<MasterState>> {
     let Some(link) = k.link(name)? else {
         return Ok(None);
     };
-    let first = |s: Option<String>| s.and_then(|v| v.split_whitespace().next().map(String::from));
     let addresses = k.addresses(link.index)?;
     let is_bond = link.kind.as_deref() == Some("bond");
     Ok(Some(MasterState {
-        mode: first(kernel::bond_mode(name)),
-        fail_over_mac: first(kernel::bond_fail_over_mac(name)),
+        mode: kernel::bond_mode(name),
+        fail_over_mac: kernel::bond_fail_over_mac(name),
         primary: kernel::bond_primary(name),
         slaves: if is_bond {
             kernel::bond_slaves(name)

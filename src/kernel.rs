@@ -604,12 +604,18 @@ pub fn bond_slaves(bond: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The bond's mode by name ("active-backup"; sysfs appends the number).
 pub fn bond_mode(bond: &str) -> Option<String> {
-    bonding_attr(bond, "mode")
+    first_word(bonding_attr(bond, "mode"))
 }
 
+/// "none", "active" or "follow".
 pub fn bond_fail_over_mac(bond: &str) -> Option<String> {
-    bonding_attr(bond, "fail_over_mac")
+    first_word(bonding_attr(bond, "fail_over_mac"))
+}
+
+fn first_word(s: Option<String>) -> Option<String> {
+    s.and_then(|v| v.split_whitespace().next().map(String::from))
 }
 
 /// Slaves of a bridge (or bond), from the `brif`/`lower_*` entries.
