@@ -195,22 +195,6 @@ pub fn is_active(job: &Job) -> bool {
     }
 }
 
-/// The main process id of a running job (for signalling a DHCP client).
-pub fn main_pid(job: &Job) -> Option<i32> {
-    match backend() {
-        Backend::Systemd => {
-            let out = Command::new("systemctl")
-                .args(["show", "-p", "MainPID", "--value", &job.unit()])
-                .stdin(Stdio::null())
-                .output()
-                .ok()?;
-            let pid: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
-            (pid > 0).then_some(pid)
-        }
-        Backend::Detached => running_pid(job),
-    }
-}
-
 /// Waits (bounded) until a process has exited.
 pub fn wait_gone(pid: i32, timeout: Duration) {
     let deadline = Instant::now() + timeout;

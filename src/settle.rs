@@ -220,8 +220,8 @@ fn dhcp_step(bond: &Bond, r: &Readiness) -> Result<&'static str> {
     let mac = r.mac.map(|m| fmt_mac(&m)).unwrap_or_default();
     let client = dhcp::client_for(&bond.dhcp.client)?;
     let job = Job::Dhcp(name.to_string());
-    let running = client.is_some() && service::is_active(&job);
     let rec = state::read_dhcp(name);
+    let running = client.is_some() && rec.as_ref().and_then(|d| d.live_pid()).is_some();
     let started_mac = rec.as_ref().map(|d| d.mac.clone());
     match decide_dhcp(client.is_some(), running, started_mac.as_deref(), &mac) {
         DhcpDecision::Nothing => Ok("none"),
@@ -239,7 +239,10 @@ fn dhcp_step(bond: &Bond, r: &Readiness) -> Result<&'static str> {
                 .or(client);
             match running_client.map(|c| c.reacquire()) {
                 Some(Reacquire::Signal(sig)) => {
-                    let pid = service::main_pid(&job).context("DHCP client has no pid")?;
+                    let pid = rec
+                        .as_ref()
+                        .and_then(|d| d.live_pid())
+                        .context("DHCP client has no pid")?;
                     kill(Pid::from_raw(pid), sig).context("cannot signal the DHCP client")?;
                     if let Some(mut d) = rec {
                         d.mac = mac.clone();
@@ -305,7 +308,6 @@ pub fn exec_dhcp(bond_name: &str) -> Result<()> {
 /// Releases the lease (for `hotbond down`): the client must be running for most clients.
 pub fn release_dhcp(bond: &Bond) -> Result<()> {
     let name = bond.name.as_str();
-    let job = Job::Dhcp(name.to_string());
     let Some(rec) = state::read_dhcp(name) else {
         return Ok(());
     };
@@ -313,7 +315,7 @@ pub fn release_dhcp(bond: &Bond) -> Result<()> {
         return Ok(());
     };
     let opts = dhcp::options(bond)?;
-    let pid = service::main_pid(&job);
+    let pid = rec.live_pid();
     if pid.is_none() {
         crate::info!("{name}: no DHCP client running, nothing to release");
         return Ok(());

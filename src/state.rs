@@ -76,6 +76,20 @@ pub fn read_dhcp(bond: &str) -> Option<DhcpRecord> {
     read_json(&dhcp_path(bond))
 }
 
+impl DhcpRecord {
+    /// The client's pid while that process still runs the recorded client. `exec-dhcp` keeps
+    /// its pid when it becomes the client, so this is the job's main process; asking here
+    /// costs a /proc read instead of a `systemctl` run on the settle job's critical path.
+    pub fn live_pid(&self) -> Option<i32> {
+        let pid = self.pid.filter(|p| *p > 0)?;
+        let comm = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        let comm = comm.trim();
+        // busybox applets show as "busybox" or as the applet's name.
+        let ok = comm == self.client || (self.client == "udhcpc" && comm == "busybox");
+        ok.then_some(pid)
+    }
+}
+
 pub fn write_dhcp(bond: &str, r: &DhcpRecord) -> Result<()> {
     write_json(&dhcp_path(bond), r)
 }

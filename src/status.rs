@@ -7,7 +7,6 @@ use serde::Serialize;
 
 use crate::config::{Bond, Config, Kind};
 use crate::kernel::{self, fmt_mac, Kernel};
-use crate::service::{self, Job};
 use crate::state::{self, BondRecord};
 use crate::supplicant;
 
@@ -94,9 +93,8 @@ pub fn bond_status(k: &mut Kernel, cfg: &Config, bond: &Bond) -> Result<BondStat
             .collect(),
         None => Vec::new(),
     };
-    let job = Job::Dhcp(name.to_string());
     let dhcp = state::read_dhcp(name).map(|d| {
-        let pid = service::main_pid(&job);
+        let pid = d.live_pid();
         DhcpStatus {
             running: pid.is_some(),
             pid,
