@@ -692,24 +692,29 @@ fn dhcp_env() -> Option<Env> {
     );
     let mut env = Env::new("hotbond.toml", &config)?;
     let log = env.dir.join("dhcpcd.log");
+    // hotbond recognises its running client by the process name, so the fake's long-running
+    // part is a copy of sleep(1) named dhcpcd.
+    let real = env.dir.join("real");
+    std::fs::create_dir_all(&real).ok()?;
+    std::fs::copy("/bin/sleep", real.join("dhcpcd")).ok()?;
     env.fake_program(
         "dhcpcd",
         &format!(
-            "#!/bin/sh\ncase \"$*\" in *--release*) echo \"release $*\" >> {log}; exit 0;; esac\necho \"$$ $*\" >> {log}\nexec sleep 60\n",
-            log = log.display()
+            "#!/bin/sh\ncase \"$*\" in *--release*) echo \"release $*\" >> {log}; exit 0;; esac\necho \"$$ $*\" >> {log}\nexec {real}/dhcpcd 60\n",
+            log = log.display(),
+            real = real.display()
         ),
     );
     Some(env)
 }
 
-/// The DHCP clients running in the namespace (the fake's `sleep 60`).
+/// The DHCP clients running in the namespace (the fake's `real/dhcpcd 60`).
 fn dhcp_clients(env: &Env) -> Vec<i32> {
     env.processes()
         .into_iter()
         .filter(|p| {
-            std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| {
-                c.starts_with(b"sleep\0") || c.windows(8).any(|w| w == b"sleep\x0060")
-            })
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| c.windows(14).any(|w| w == b"real/dhcpcd\x0060"))
         })
         .collect()
 }
