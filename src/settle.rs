@@ -250,7 +250,8 @@ fn dhcp_step(bond: &Bond, r: &Readiness) -> Result<&'static str> {
                         state::write_dhcp(name, &d)?;
                     }
                 }
-                _ => service::restart(&job)?,
+                // Not waiting: the new client records its MAC itself when it starts.
+                _ => service::restart_nowait(&job)?,
             }
             crate::info!(
                 "{name}: DHCP client was started with {}, bond now has {mac}: re-acquiring",
