@@ -267,24 +267,18 @@ pub fn plan(event: &Event, cfg: &Config, obs: &Observed) -> Plan {
     if bond.name.as_str() == iface {
         return match event {
             Event::Add(_) => {
-                let mut actions = match &obs.master {
-                    Some(m) => {
-                        let mut a = Vec::new();
-                        if !m.link.up {
-                            a.push(Action::LinkUp {
-                                iface: bname.clone(),
-                            });
-                        }
-                        a.extend(static_config(bond, &m.addresses));
-                        a
-                    }
-                    None => Vec::new(),
-                };
-                if obs.master.is_none() {
+                let Some(m) = &obs.master else {
                     return Plan::nothing(format!(
                         "{iface}: gone again before it could be configured"
                     ));
+                };
+                let mut actions = Vec::new();
+                if !m.link.up {
+                    actions.push(Action::LinkUp {
+                        iface: bname.clone(),
+                    });
                 }
+                actions.extend(static_config(bond, &m.addresses));
                 actions.push(Action::Settle { bond: bname });
                 Plan {
                     reason: format!("{iface} appeared: apply its static configuration"),
