@@ -6,6 +6,7 @@
 mod dhclient;
 mod dhcpcd;
 mod udhcpc;
+pub mod udhcpc_script;
 
 use std::path::{Path, PathBuf};
 

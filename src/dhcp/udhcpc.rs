@@ -19,14 +19,10 @@ pub fn program() -> Option<Vec<String>> {
     find_program("busybox").map(|b| vec![b.to_string_lossy().into_owned(), "udhcpc".into()])
 }
 
-fn script() -> Option<PathBuf> {
-    [
-        "/etc/udhcpc/default.script",
-        "/usr/share/udhcpc/default.script",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .find(|p| p.exists())
+/// hotbond's own event script: busybox's default one flushes the interface, which would
+/// take the bond's static fail-safe address with it.
+fn script() -> PathBuf {
+    crate::paths::bin("hotbond-udhcpc-script")
 }
 
 impl Client for Udhcpc {
@@ -38,10 +34,8 @@ impl Client for Udhcpc {
         let mut v = program().context("udhcpc is not installed")?;
         v.extend(["-f", "-R", "-i"].map(String::from));
         v.push(o.bond.clone());
-        if let Some(s) = script() {
-            v.push("-s".into());
-            v.push(s.to_string_lossy().into_owned());
-        }
+        v.push("-s".into());
+        v.push(script().to_string_lossy().into_owned());
         // Discover every second, and after a miss wait 2 s, not the default 20.
         v.extend(["-t", "5", "-T", "1", "-A", "2"].map(String::from));
         if let Some(id) = &o.client_id {

@@ -32,7 +32,7 @@ image_dir() { echo "$CACHE/image-$(image_key)"; }
 # Build the hotbond binaries when they are missing or older than the sources.
 # Returns non-zero when cargo fails (the caller decides whether that is fatal).
 ensure_hotbond_built() {
-  local bins=(hotbond hotbond-udev hotbond-wpa hotbond-settle) b stale=
+  local bins=(hotbond hotbond-udev hotbond-wpa hotbond-settle hotbond-udhcpc-script) b stale=
   [ -f "$REPO/Cargo.toml" ] || return 1
   for b in "${bins[@]}"; do
     [ -x "$REPO/target/release/$b" ] || { stale=1; break; }
