@@ -1,5 +1,11 @@
 //! ISC dhclient: reads the interface MAC only when it starts, so a MAC change needs a
 //! restart. Its client identifier and host name go in a config file hotbond writes.
+//!
+//! Start-up: ISC dhclient 4.x sends its first DISCOVER (or INIT-REBOOT REQUEST) at once:
+//! `initial-delay` (a random wait of up to that many seconds first, RFC 2131 4.4.1) defaults
+//! to 0, and the file below says so explicitly, so that a distribution default cannot creep
+//! in. `initial-interval` and `backoff-cutoff` only shorten the retransmissions when a packet
+//! goes unanswered.
 
 use anyhow::{Context, Result};
 
@@ -47,6 +53,8 @@ impl Client for Dhclient {
             "# written by hotbond for each start; edit /etc/hotbond/hotbond.toml instead\n\
              request subnet-mask, broadcast-address, time-offset, routers,\n\
              \tdomain-name, domain-name-servers, domain-search, host-name, interface-mtu;\n\
+             # no random wait before the first packet\n\
+             initial-delay 0;\n\
              # retry soon: a laptop network comes and goes\n\
              initial-interval 1;\nbackoff-cutoff 4;\n",
         );

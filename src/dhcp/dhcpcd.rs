@@ -1,5 +1,15 @@
 //! dhcpcd: notices a MAC change but only logs it, so a MAC change needs a restart. Run
 //! `--persistent` so that stopping it leaves the address in place; `-k` releases.
+//!
+//! Its two start-up waits are switched off (BENCHMARKS.md shows what they cost):
+//! - `--nodelay`: before its first DISCOVER (or INIT-REBOOT REQUEST) dhcpcd waits a random
+//!   0-1 s (1-10 s if built RFC2131_STRICT): RFC 2131's start-up jitter, meant to spread the
+//!   clients of a whole network booting at once. hotbond starts it for one bond, when that
+//!   bond's MAC has settled.
+//! - `--noarp`: after the ACK it would probe the address with ARP before using it (RFC 5227:
+//!   a random 0-1 s, three probes 1-2 s apart, then 2 s: about 5 s). dhclient and udhcpc do no
+//!   such probe; the DHCP server owns its pool. After a failover the address is already on the
+//!   bond, and dhcpcd does not probe an address it already has.
 
 use anyhow::{Context, Result};
 
@@ -26,6 +36,9 @@ impl Client for Dhcpcd {
             "--persistent".into(),
             // No IPv4LL fallback: the bond has its static fail-safe address for that.
             "--noipv4ll".into(),
+            // No start-up jitter, no ARP probe of the leased address (see the module doc).
+            "--nodelay".into(),
+            "--noarp".into(),
         ];
         if let Some(id) = &o.client_id {
             v.push("--clientid".into());
