@@ -5,7 +5,7 @@
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
@@ -16,19 +16,23 @@ const PRIVATE: &str = "/run/systemd/private";
 pub fn manager_call(method: &str, unit: &str) -> Result<()> {
     let mut s =
         UnixStream::connect(PRIVATE).with_context(|| format!("cannot connect to {PRIVATE}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    s.set_write_timeout(Some(Duration::from_secs(5)))?;
+    // systemd answers in milliseconds when idle, but not at all while it is busy (a
+    // daemon-reload, a burst of device events under emulation). Past this bound the caller
+    // falls back to systemctl (a repeated start/restart/stop is harmless).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    s.set_write_timeout(Some(Duration::from_secs(10)))?;
     // SASL EXTERNAL: our uid, hex-encoded ASCII digits.
     let uid = nix::unistd::getuid().as_raw().to_string();
     let hex: String = uid.bytes().map(|b| format!("{b:02x}")).collect();
     s.write_all(format!("\0AUTH EXTERNAL {hex}\r\n").as_bytes())?;
-    let line = read_line(&mut s)?;
+    let line = read_line(&mut s).context("no answer from systemd")?;
     if !line.starts_with("OK ") {
         bail!("systemd refused authentication: {line}");
     }
     s.write_all(b"BEGIN\r\n")?;
     s.write_all(&method_call(method, unit))?;
-    read_reply(&mut s)
+    read_reply(&mut s, deadline)
 }
 
 fn read_line(s: &mut UnixStream) -> Result<String> {
@@ -108,8 +112,13 @@ fn u32_at(b: &[u8], at: usize) -> Result<u32> {
 
 /// Reads messages until the reply to our call: METHOD_RETURN is success, ERROR carries
 /// systemd's message.
-fn read_reply(s: &mut UnixStream) -> Result<()> {
+fn read_reply(s: &mut UnixStream, deadline: Instant) -> Result<()> {
     loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            bail!("no reply from systemd in time");
+        }
+        s.set_read_timeout(Some(left))?;
         let mut fixed = [0u8; 16];
         s.read_exact(&mut fixed).context("no reply from systemd")?;
         if fixed[0] != b'l' {
