@@ -256,9 +256,9 @@ fn cmd_check(path: Option<PathBuf>) -> Result<()> {
 }
 
 fn cmd_exec_supplicant(iface: &str) -> Result<()> {
+    service::write_own_pid_file()?;
     IfName::new(iface)?;
     let cfg = Config::load()?;
-    service::write_own_pid_file()?;
     let mut k = Kernel::open()?;
     let link = k
         .link(iface)?

@@ -284,10 +284,17 @@ fn spawn_detached(job: &Job) -> Result<()> {
             }
         });
     }
+    let _ = fs::remove_file(&pid_file);
     let mut child = cmd
         .spawn()
         .with_context(|| format!("cannot start {}", argv.join(" ")))?;
     let _ = child.wait();
+    // The job writes its pid file first thing. Until it has, a second start would not see
+    // it running and start a twin (two DHCP clients on one bond): wait for it, bounded.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !pid_file.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+    }
     crate::info!("started {} (detached)", argv.join(" "));
     Ok(())
 }

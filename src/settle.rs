@@ -278,6 +278,7 @@ fn record(bond: &Bond, r: &Readiness, action: &str, overhead: Option<u64>) -> Re
 /// `hotbond exec-dhcp BOND`: records the MAC the client starts with, then becomes the client.
 pub fn exec_dhcp(bond_name: &str) -> Result<()> {
     use std::os::unix::process::CommandExt;
+    service::write_own_pid_file()?;
     crate::ifname::IfName::new(bond_name)?;
     let cfg = Config::load()?;
     let bond = cfg
@@ -300,7 +301,6 @@ pub fn exec_dhcp(bond_name: &str) -> Result<()> {
             updated_unix_ms: state::now_ms(),
         },
     )?;
-    service::write_own_pid_file()?;
     crate::info!("{bond_name}: exec {}", argv.join(" "));
     let err = std::process::Command::new(&argv[0]).args(&argv[1..]).exec();
     Err(err).with_context(|| format!("cannot exec {}", argv[0]))

@@ -23,32 +23,42 @@ fn program() -> Result<String> {
         .context("dhcpcd is not installed")
 }
 
+/// The command line after the program's path.
+fn args(o: &Options) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "-4",
+        "--nobackground",
+        "--persistent",
+        // No IPv4LL fallback: the bond has its static fail-safe address for that.
+        "--noipv4ll",
+        // No start-up jitter, no ARP probe of the leased address (see the module doc).
+        "--nodelay",
+        "--noarp",
+    ]
+    .map(String::from)
+    .to_vec();
+    // Both options take an *optional* argument (getopt_long optional_argument), so the value
+    // must be in the same word: `--clientid VALUE` would leave dhcpcd on its default,
+    // MAC-based identifier (the address would follow the MAC) and take VALUE for an
+    // interface name.
+    if let Some(id) = &o.client_id {
+        v.push(format!("--clientid={}", hex_colon(id)));
+    }
+    if let Some(h) = &o.hostname {
+        v.push(format!("--hostname={h}"));
+    }
+    v.push(o.bond.clone());
+    v
+}
+
 impl Client for Dhcpcd {
     fn name(&self) -> &'static str {
         "dhcpcd"
     }
 
     fn command(&self, o: &Options) -> Result<Vec<String>> {
-        let mut v = vec![
-            program()?,
-            "-4".into(),
-            "--nobackground".into(),
-            "--persistent".into(),
-            // No IPv4LL fallback: the bond has its static fail-safe address for that.
-            "--noipv4ll".into(),
-            // No start-up jitter, no ARP probe of the leased address (see the module doc).
-            "--nodelay".into(),
-            "--noarp".into(),
-        ];
-        if let Some(id) = &o.client_id {
-            v.push("--clientid".into());
-            v.push(hex_colon(id));
-        }
-        if let Some(h) = &o.hostname {
-            v.push("--hostname".into());
-            v.push(h.clone());
-        }
-        v.push(o.bond.clone());
+        let mut v = vec![program()?];
+        v.extend(args(o));
         Ok(v)
     }
 
@@ -58,5 +68,28 @@ impl Client for Dhcpcd {
 
     fn release(&self, o: &Options, _pid: Option<i32>) -> Result<()> {
         run(&[program()?, "-4".into(), "--release".into(), o.bond.clone()])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn optional_argument_options_keep_their_value_attached() {
+        let o = Options {
+            bond: "bond0".into(),
+            client_id: Some(vec![0xff, 0x01, 0x02]),
+            hostname: Some("laptop".into()),
+        };
+        let v = args(&o);
+        assert!(v.contains(&"--clientid=ff:01:02".to_string()), "{v:?}");
+        assert!(v.contains(&"--hostname=laptop".to_string()), "{v:?}");
+        assert!(
+            !v.iter().any(|a| a == "--clientid" || a == "--hostname"),
+            "{v:?}"
+        );
+        assert_eq!(v.last().map(String::as_str), Some("bond0"));
+        assert!(v.contains(&"--nodelay".to_string()) && v.contains(&"--noarp".to_string()));
     }
 }
