@@ -21,7 +21,6 @@ pub mod settle;
 pub mod state;
 pub mod status;
 pub mod supplicant;
-pub mod systemd;
 
 /// Runs a binary's main body: logs the one-line reason on failure and exits non-zero.
 pub fn run_main(f: impl FnOnce() -> anyhow::Result<()>) -> std::process::ExitCode {

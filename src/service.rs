@@ -95,17 +95,6 @@ pub fn backend() -> Backend {
     }
 }
 
-/// A non-blocking start/restart/stop: over D-Bus when that works, else `systemctl --no-block`.
-fn systemd_nowait(method: &str, verb: &str, unit: &str) -> Result<()> {
-    match crate::systemd::manager_call(method, unit) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            crate::debug!("D-Bus {method} {unit}: {e:#}; falling back to systemctl");
-            systemctl(&["--no-block", verb, unit])
-        }
-    }
-}
-
 fn systemctl(args: &[&str]) -> Result<()> {
     let out = Command::new("systemctl")
         .args(args)
@@ -125,7 +114,7 @@ fn systemctl(args: &[&str]) -> Result<()> {
 /// Starts the job unless it runs already. Does not wait for it (hooks must return fast).
 pub fn start(job: &Job) -> Result<()> {
     match backend() {
-        Backend::Systemd => systemd_nowait("StartUnit", "start", &job.unit()),
+        Backend::Systemd => systemctl(&["--no-block", "start", &job.unit()]),
         Backend::Detached => {
             if is_active(job) {
                 return Ok(());
@@ -159,7 +148,7 @@ pub fn stop(job: &Job) -> Result<()> {
 /// Asks the job to stop without waiting (hooks must return fast).
 pub fn stop_nowait(job: &Job) -> Result<()> {
     match backend() {
-        Backend::Systemd => systemd_nowait("StopUnit", "stop", &job.unit()),
+        Backend::Systemd => systemctl(&["--no-block", "stop", &job.unit()]),
         Backend::Detached => {
             if let Some(pid) = running_pid(job) {
                 let _ = kill(Pid::from_raw(-pid), job.stop_signal());
@@ -175,7 +164,7 @@ pub fn stop_nowait(job: &Job) -> Result<()> {
 /// merged into a job that is just finishing would be lost).
 pub fn restart_nowait(job: &Job) -> Result<()> {
     match backend() {
-        Backend::Systemd => systemd_nowait("RestartUnit", "restart", &job.unit()),
+        Backend::Systemd => systemctl(&["--no-block", "restart", &job.unit()]),
         Backend::Detached => {
             // Waits for the old one to be gone (milliseconds: neither job ignores its
             // signal), so two never overlap.
