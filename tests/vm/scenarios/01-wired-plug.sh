@@ -1,0 +1,32 @@
+#!/bin/bash
+# boot: systemd
+# timeout: 180
+# Scenario 1, wired plug: bond0 gets a lease; the server leased it to the wired NIC's MAC; ping works.
+# HB_DHCP_CLIENT picks the DHCP client (default dhclient; scenario 9 runs this with the others).
+set -euo pipefail
+. vm-lib
+CLIENT=${HB_DHCP_CLIENT:-dhclient}
+vm-hotbond-config "$CLIENT"
+
+step "plug the wired NIC eth1 (DHCP client: $CLIENT)"
+# udev runs hotbond-udev inside the add event; it must return in milliseconds (udev kills slow
+# RUN programs and holds later events back): the whole event queue must drain quickly
+t0=$(ms)
+vm-plug-wired eth1
+udevadm settle -t 60
+took=$(( $(ms) - t0 ))
+[ "$took" -lt 5000 ] || fail "udev needed $took ms to process the plug: a RUN+= program (hotbond-udev) blocks; it must return in milliseconds"
+pass "udev processed the plug's events in $took ms"
+wait_for "eth1 enslaved to bond0" 30 is_slave eth1
+wait_for "eth1 is the active slave" 30 active_is eth1
+expect "bond0 settled (vm-wait-settled)" vm-wait-settled bond0 60
+wait_for "bond0 has a lease for its MAC" 60 lease_matches_bond
+show_status
+IP=$(lease_ip)
+expect_eq "MAC the server leased $IP to" "$(vm-lease-mac "$IP")" "$(mac_of eth1)"
+expect_eq "bond0's MAC" "$(bond_mac)" "$(mac_of eth1)"
+expect "bond0 has the static fail-safe address too" has_addr bond0 192.0.2.250/24
+expect_eq "DHCP clients running" "$(dhcp_client_count)" 1
+dhcp_clients | grep -q "$CLIENT" || fail "the running DHCP client is not $CLIENT: $(dhcp_clients)"
+pass "the running DHCP client is $CLIENT"
+expect "ping the LAN's server" vm-ping-lan

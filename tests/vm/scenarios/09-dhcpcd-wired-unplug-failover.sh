@@ -1,0 +1,6 @@
+#!/bin/bash
+# boot: systemd
+# timeout: 240
+# Scenario 9, the DHCP-client matrix: scenario 3 (03-wired-unplug-failover.sh) with dhcpcd.
+# (Scenarios 1, 3 and 5 themselves run with dhclient.)
+HB_DHCP_CLIENT=dhcpcd exec bash "$(dirname "$0")/03-wired-unplug-failover.sh"

@@ -1,0 +1,6 @@
+#!/bin/bash
+# boot: systemd
+# timeout: 240
+# Scenario 9, the DHCP-client matrix: scenario 5 (05-wireless-only-start.sh) with dhcpcd.
+# (Scenarios 1, 3 and 5 themselves run with dhclient.)
+HB_DHCP_CLIENT=dhcpcd exec bash "$(dirname "$0")/05-wireless-only-start.sh"
