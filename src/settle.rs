@@ -8,11 +8,9 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use nix::sys::signal::kill;
-use nix::unistd::Pid;
 
 use crate::config::{Bond, Config, Kind};
-use crate::dhcp::{self, Reacquire};
+use crate::dhcp;
 use crate::kernel::{self, fmt_mac, Kernel, Link, LinkEvents};
 use crate::lock;
 use crate::service::{self, Job};
@@ -231,28 +229,11 @@ fn dhcp_step(bond: &Bond, r: &Readiness) -> Result<&'static str> {
             Ok("started")
         }
         DhcpDecision::Reacquire => {
-            // The running client may be another one than configured now: ask it by the name
-            // it was started as.
-            let running_client = rec
-                .as_ref()
-                .and_then(|d| dhcp::client_by_name(&d.client))
-                .or(client);
-            match running_client.map(|c| c.reacquire()) {
-                Some(Reacquire::Signal(sig)) => {
-                    let pid = rec
-                        .as_ref()
-                        .and_then(|d| d.live_pid())
-                        .context("DHCP client has no pid")?;
-                    kill(Pid::from_raw(pid), sig).context("cannot signal the DHCP client")?;
-                    if let Some(mut d) = rec {
-                        d.mac = mac.clone();
-                        d.updated_unix_ms = state::now_ms();
-                        state::write_dhcp(name, &d)?;
-                    }
-                }
-                // Not waiting: the new client records its MAC itself when it starts.
-                _ => service::restart_nowait(&job)?,
-            }
+            // Every client reads the MAC when it starts (a renewal by signal keeps the old
+            // one): restart it without releasing. With the stable client identifier the
+            // server hands back the same address. Not waiting: the new client records its
+            // MAC itself when it starts.
+            service::restart_nowait(&job)?;
             crate::info!(
                 "{name}: DHCP client was started with {}, bond now has {mac}: re-acquiring",
                 started_mac.as_deref().unwrap_or("?")

@@ -9,7 +9,7 @@
 
 use anyhow::{Context, Result};
 
-use super::{find_program, hex_colon, run, Client, Options, Reacquire};
+use super::{find_program, hex_colon, run, Client, Options};
 use crate::paths;
 
 pub struct Dhclient;
@@ -77,10 +77,6 @@ impl Client for Dhclient {
             leases,
             o.bond.clone(),
         ])
-    }
-
-    fn reacquire(&self) -> Reacquire {
-        Reacquire::Restart
     }
 
     fn release(&self, o: &Options, _pid: Option<i32>) -> Result<()> {

@@ -13,7 +13,7 @@
 
 use anyhow::{Context, Result};
 
-use super::{find_program, hex_colon, run, Client, Options, Reacquire};
+use super::{find_program, hex_colon, run, Client, Options};
 
 pub struct Dhcpcd;
 
@@ -60,10 +60,6 @@ impl Client for Dhcpcd {
         let mut v = vec![program()?];
         v.extend(args(o));
         Ok(v)
-    }
-
-    fn reacquire(&self) -> Reacquire {
-        Reacquire::Restart
     }
 
     fn release(&self, o: &Options, _pid: Option<i32>) -> Result<()> {

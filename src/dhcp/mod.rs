@@ -11,23 +11,12 @@ pub mod udhcpc_script;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use nix::sys::signal::Signal;
 
 use crate::config::{Bond, ClientId, DhcpClient};
 
 pub use dhclient::Dhclient;
 pub use dhcpcd::Dhcpcd;
 pub use udhcpc::Udhcpc;
-
-/// How a running client is made to use the bond's new MAC address.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reacquire {
-    /// The client reads the MAC only at start: stop it (without releasing) and start it
-    /// again; it asks for its previous address first (INIT-REBOOT), so the address stays.
-    Restart,
-    /// The client re-reads the MAC when sent this signal.
-    Signal(Signal),
-}
 
 /// What every client is started with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,7 +31,6 @@ pub trait Client {
     fn name(&self) -> &'static str;
     /// The foreground command line (program first). May write the client's own config file.
     fn command(&self, opts: &Options) -> Result<Vec<String>>;
-    fn reacquire(&self) -> Reacquire;
     /// Releases the lease and unconfigures the address; `pid` is the running client's.
     fn release(&self, opts: &Options, pid: Option<i32>) -> Result<()>;
 }

@@ -1,5 +1,7 @@
-//! busybox udhcpc: re-reads the interface MAC when told to renew (SIGUSR1), so failover
-//! needs no restart. Run with `-R`, SIGTERM releases; stopping the job (SIGKILL) does not.
+//! busybox udhcpc. Told to renew (SIGUSR1) it sends a unicast renewal that still carries
+//! the MAC it read at start (seen with bookworm's busybox 1.35: the server's lease kept the
+//! wired MAC after failover), so a MAC change needs a restart, as for the others; with its
+//! stable client identifier it gets the same address back. Run with `-R`, SIGTERM releases; stopping the job (SIGKILL) does not.
 
 use std::path::PathBuf;
 
@@ -7,7 +9,7 @@ use anyhow::{Context, Result};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use super::{find_program, hex_plain, Client, Options, Reacquire};
+use super::{find_program, hex_plain, Client, Options};
 
 pub struct Udhcpc;
 
@@ -48,10 +50,6 @@ impl Client for Udhcpc {
             v.push(format!("hostname:{h}"));
         }
         Ok(v)
-    }
-
-    fn reacquire(&self) -> Reacquire {
-        Reacquire::Signal(Signal::SIGUSR1)
     }
 
     fn release(&self, _o: &Options, pid: Option<i32>) -> Result<()> {
