@@ -273,6 +273,10 @@ hooks() {
   env -i ACTION=add INTERFACE=eth1 SUBSYSTEM=net "$HOOKMETER" "$HOOK_RUNS" 400 "$udev" | hook_lines udev-add-again
   env -i "$HOOKMETER" "$HOOK_RUNS" 400 "$wpa" wlan0 CONNECTED | hook_lines wpa-connected
   env -i "$HOOKMETER" "$HOOK_RUNS" 400 "$wpa" wlan0 DISCONNECTED | hook_lines wpa-disconnected
+  # the hook alone: the systemctl it runs (to ask for the settle job) replaced by true(1)
+  mkdir -p $B/stub; ln -sf /bin/true $B/stub/systemctl
+  env -i PATH=$B/stub:/usr/sbin:/usr/bin:/sbin:/bin ACTION=add INTERFACE=eth1 SUBSYSTEM=net \
+    "$HOOKMETER" "$HOOK_RUNS" 400 "$udev" | hook_lines udev-add-again-nosystemctl
   # a NIC's first add (enslave) and its remove, by hand, udev's hotbond rule off meanwhile
   hotbond_rule_off
   for i in $(seq 1 "$HOOK_RUNS"); do

@@ -51,11 +51,15 @@ def cell(impl, metric, unit="ms"):
     k = nans.get((impl, metric), 0)
     if not v and not k:
         return "-", None
-    if unit == "bool":
+    if unit == "bool":  # "yes (3/3)"; trials with no re-acquired lease count as "none"
+        if not v:
+            return "none (%d/%d)" % (k, k), None
         yes = int(sum(v))
-        total = len(v) + k
-        word = "yes" if yes == total else ("no" if yes == 0 else "mixed")
-        return "%s (%d/%d)" % (word, yes, total), None
+        word = "yes" if yes == len(v) else ("no" if yes == 0 else "mixed")
+        s = "%s (%d/%d)" % (word, yes, len(v))
+        if k:
+            s += ", %d/%d none" % (k, k + len(v))
+        return s, None
     if not v:
         return "none (%d/%d)" % (k, k), None
     med = statistics.median(v)
@@ -144,7 +148,7 @@ for fig, what, new in SW:
     row("%s -> first ping answered over %s (ms)" % (what, new), fig + ".first_ping_ms")
     row("%s: pings lost (of 10/s)" % what, fig + ".lost", unit="n")
     row("%s -> lease re-acquired with the %s MAC (ms)" % (what, mac), fig + ".reacq_ms")
-    row("%s: same IP address" % what, fig + ".same_ip", unit="bool", ratio=False)
+    row("%s: same IP address after it" % what, fig + ".same_ip", unit="bool", ratio=False)
 for fig, what in [("wired", "wired plug"), ("wifi", "Wi-Fi start"), ("failover", "cable pulled"),
                   ("failback", "cable back"), ("unplug", "NIC unplugged"), ("replug", "NIC replugged")]:
     row("bond ready -> first DHCP packet, %s (ms)" % what, fig + ".gate_ms")
@@ -154,6 +158,7 @@ row("settle gate: bond ready -> DHCP client started/signalled, all events (ms)",
     pooled("hotbond", ".exec_ms"), impls=("hotbond",))
 HOOKS = [("udev-add-enslave", "hotbond-udev add, new NIC (enslave)"),
          ("udev-add-again", "hotbond-udev add, NIC already enslaved"),
+         ("udev-add-again-nosystemctl", "the same, its systemctl call replaced by true(1)"),
          ("udev-remove", "hotbond-udev remove"),
          ("wpa-connected", "hotbond-wpa CONNECTED"),
          ("wpa-disconnected", "hotbond-wpa DISCONNECTED"),
