@@ -9,13 +9,15 @@ CLIENT=${HB_DHCP_CLIENT:-dhclient}
 vm-hotbond-config "$CLIENT"
 
 step "plug the wired NIC eth1 (DHCP client: $CLIENT)"
-# udev runs hotbond-udev inside the add event; it must return in milliseconds (udev kills slow
-# RUN programs and holds later events back): the whole event queue must drain quickly
+# udev runs hotbond-udev inside the add event; it must not wait for the network (udev kills slow
+# RUN programs and holds later events back). How fast it returns is the benchmark's business
+# (tests/vm/bench); here the bound only catches a hook that waits (for the settle job, DHCP,
+# the supplicant), with room for a loaded emulated machine.
 t0=$(ms)
 vm-plug-wired eth1
 udevadm settle -t 60
 took=$(( $(ms) - t0 ))
-[ "$took" -lt 5000 ] || fail "udev needed $took ms to process the plug: a RUN+= program (hotbond-udev) blocks; it must return in milliseconds"
+[ "$took" -lt 20000 ] || fail "udev needed $took ms to process the plug: a RUN+= program (hotbond-udev) waits for something"
 pass "udev processed the plug's events in $took ms"
 wait_for "eth1 enslaved to bond0" 30 is_slave eth1
 wait_for "eth1 is the active slave" 30 active_is eth1
