@@ -481,6 +481,35 @@ impl LinkEvents {
         Ok(LinkEvents { sock })
     }
 
+    /// Waits until a link event arrives or process `pid` exits (its pidfd), then drains
+    /// what is queued. Returns the names of the links the events were about.
+    pub fn wait_or_exit(&mut self, pid: i32) -> Result<Vec<String>> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: plain syscall; the fd is closed below.
+        let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
+        let mut fds = [
+            libc::pollfd {
+                fd: self.sock.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: pidfd,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        let n = if pidfd >= 0 { 2 } else { 1 };
+        // SAFETY: fds is valid for the call; a negative pidfd is left out by n.
+        unsafe {
+            libc::poll(fds.as_mut_ptr(), n, -1);
+            if pidfd >= 0 {
+                libc::close(pidfd);
+            }
+        }
+        self.wait(Instant::now())
+    }
+
     /// Waits until at least one link event arrives or `deadline` passes; drains what is
     /// queued. Returns the names of the links the events were about (empty on timeout).
     pub fn wait(&mut self, deadline: Instant) -> Result<Vec<String>> {

@@ -256,9 +256,12 @@ fn record(bond: &Bond, r: &Readiness, action: &str, overhead: Option<u64>) -> Re
     })
 }
 
-/// `hotbond exec-dhcp BOND`: records the MAC the client starts with, then becomes the client.
+/// `hotbond exec-dhcp BOND`: the DHCP job. Runs the client as its child and watches the
+/// bond's link events while it runs: a failover that changes the bond's MAC without any
+/// device coming or going (a cable pulled, a cable back in) raises no udev event, so this is
+/// where hotbond learns of it. It then asks for the settle job, which restarts this job with
+/// the new MAC once it has settled.
 pub fn exec_dhcp(bond_name: &str) -> Result<()> {
-    use std::os::unix::process::CommandExt;
     service::write_own_pid_file()?;
     crate::ifname::IfName::new(bond_name)?;
     let cfg = Config::load()?;
@@ -269,22 +272,49 @@ pub fn exec_dhcp(bond_name: &str) -> Result<()> {
         .with_context(|| format!("{bond_name} has no DHCP client configured"))?;
     let opts = dhcp::options(bond)?;
     let argv = client.command(&opts)?;
+    // Subscribe before reading the MAC, so no change falls between the two.
+    let mut events = LinkEvents::subscribe()?;
     let mut k = Kernel::open()?;
     let link = k
         .link(bond_name)?
         .with_context(|| format!("{bond_name} does not exist"))?;
+    let started_mac = link.mac;
+    crate::info!("{bond_name}: run {}", argv.join(" "));
+    let mut child = std::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot start {}", argv[0]))?;
     state::write_dhcp(
         bond_name,
         &DhcpRecord {
             client: client.name().to_string(),
-            mac: link.mac.map(|m| fmt_mac(&m)).unwrap_or_default(),
-            pid: Some(std::process::id() as i32),
+            mac: started_mac.map(|m| fmt_mac(&m)).unwrap_or_default(),
+            pid: Some(child.id() as i32),
             updated_unix_ms: state::now_ms(),
         },
     )?;
-    crate::info!("{bond_name}: exec {}", argv.join(" "));
-    let err = std::process::Command::new(&argv[0]).args(&argv[1..]).exec();
-    Err(err).with_context(|| format!("cannot exec {}", argv[0]))
+    let mut asked_for: Option<[u8; 6]> = None;
+    loop {
+        if let Some(st) = child.try_wait()? {
+            anyhow::bail!("{} exited ({st})", argv[0]);
+        }
+        // Wakes on a link event or when the client exits (its pidfd), never on a timer.
+        events.wait_or_exit(child.id() as i32)?;
+        let mac = match k.link(bond_name)? {
+            Some(l) => l.mac,
+            None => continue,
+        };
+        if mac != started_mac && mac != asked_for {
+            crate::info!(
+                "{bond_name}: MAC changed to {} under the running DHCP client: asking for the settle job",
+                mac.map(|m| fmt_mac(&m)).unwrap_or_default()
+            );
+            state::bump_generation(bond_name)?;
+            service::restart_nowait(&Job::Settle(bond_name.to_string()))?;
+            asked_for = mac;
+        }
+    }
 }
 
 /// Releases the lease (for `hotbond down`): the client must be running for most clients.

@@ -77,9 +77,9 @@ pub fn read_dhcp(bond: &str) -> Option<DhcpRecord> {
 }
 
 impl DhcpRecord {
-    /// The client's pid while that process still runs the recorded client. `exec-dhcp` keeps
-    /// its pid when it becomes the client, so this is the job's main process; asking here
-    /// costs a /proc read instead of a `systemctl` run on the settle job's critical path.
+    /// The client's pid while that process still runs the recorded client (the DHCP job
+    /// records its child's pid); asking here costs a /proc read instead of a `systemctl`
+    /// run on the settle job's critical path.
     pub fn live_pid(&self) -> Option<i32> {
         let pid = self.pid.filter(|p| *p > 0)?;
         let comm = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
