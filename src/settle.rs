@@ -297,6 +297,13 @@ pub fn exec_dhcp(bond_name: &str) -> Result<()> {
     let mut asked_for: Option<[u8; 6]> = None;
     loop {
         if let Some(st) = child.try_wait()? {
+            use std::os::unix::process::ExitStatusExt;
+            // Told to stop (a release by `hotbond down` sends SIGTERM, dhcpcd exits 0): the
+            // job ends cleanly, so systemd does not start it again and take a new lease.
+            if st.success() || st.signal() == Some(libc::SIGTERM) {
+                crate::info!("{bond_name}: {} ended ({st})", argv[0]);
+                return Ok(());
+            }
             anyhow::bail!("{} exited ({st})", argv[0]);
         }
         // Wakes on a link event or when the client exits (its pidfd), never on a timer.
