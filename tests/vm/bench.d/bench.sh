@@ -113,7 +113,9 @@ networkd_stop() {
 # A clean slate for the next trial, quicker than the test bed's vm-reset (which also undoes
 # what any scenario may have done): the NICs unplugged with hotbond's udev rule off (so the
 # teardown runs no hook), the bond deleted, the implementation's units and any client or
-# supplicant stopped, their state removed, the DHCP server restarted with no leases.
+# supplicant stopped, their state removed. The DHCP server keeps its leases (a LAN's server
+# knows its laptop; restarting it costs seconds here): every trial still makes a full
+# DISCOVER/REQUEST exchange, since the client has no lease file left.
 JOBS_RE='^[^ ]*(hotbond-(settle|udev|wpa)|hotbond exec-[a-z]+|wpa_cli|wpa_supplicant|dhclient|dhcpcd|udhcpc|busybox udhcpc)( |:|$)'
 reset_for() {  # networkd|hotbond
   local t0 r steps=""; t0=$(ms)
@@ -138,8 +140,7 @@ reset_for() {  # networkd|hotbond
   rm -rf /run/hotbond /var/lib/hotbond/* /run/wpa_supplicant/* /var/lib/dhcpcd/* /run/dhcpcd* \
     /run/systemd/netif/leases/* 2>/dev/null
   ip neigh flush all 2>/dev/null; ip -n srv neigh flush all 2>/dev/null
-  vm-dhcp-server reset > /dev/null || note "vm-dhcp-server reset failed"
-  step_t dhcpd
+  step_t state
   if [ "$1" = networkd ]; then networkd_start
   else hotbond_config "$CLIENT"; hotbond_rule_on
   fi
@@ -213,7 +214,10 @@ switch_round() {  # IMPL N : from a fresh set-up (wired active, Wi-Fi authorised
 }
 
 # --- one figure for each implementation in turn: networkd's N trials, then hotbond's ------------
+USING=
 use() {  # networkd|hotbond : make it the only manager of bond0
+  [ "$USING" = "$1" ] && return 0
+  USING=$1
   if [ "$1" = networkd ]; then
     hotbond_rule_off
     timeout 30 systemctl stop 'hotbond-*@*' 2>/dev/null
@@ -227,12 +231,13 @@ use() {  # networkd|hotbond : make it the only manager of bond0
     systemctl is-active -q systemd-networkd && note "systemd-networkd is running during hotbond's trials"
   fi
 }
-figure() {  # FIG : run it N times with each implementation (within the time budget)
+figure() {  # FIG : N trials with each implementation, interleaved (trial 1 of each, then trial
+  # 2, ...) so that drift in the machine's load and the time budget touch both alike
   local impl n
-  for impl in $IMPLS; do
-    use "$impl"
-    for n in $(seq 1 "$N"); do
-      if over_budget; then note "time budget spent: $impl $1 trial $n and later skipped"; break; fi
+  for n in $(seq 1 "$N"); do
+    for impl in $IMPLS; do
+      if over_budget; then note "time budget spent: $impl $1 trial $n skipped"; continue; fi
+      use "$impl"
       case $1 in
         wired) trial_wired "$impl" "$n" ;;
         wifi) trial_wifi "$impl" "$n" ;;
@@ -338,9 +343,9 @@ dhcp_clients() {
     printf '[[bond]]\nname = "dc0"\n[bond.dhcp]\nclient = "%s"\n[[bond.slave]]\nname = "dcs*"\n' "$c" > $cfg
     chmod 0644 $cfg
     for n in $(seq 1 "$N"); do dc_run $c after "$n" env HOTBOND_CONFIG=$cfg hotbond exec-dhcp dc0; done
-    # the command line hotbond exec'd (its log line "dc0: exec ARGV")
-    argv=$(journalctl -q -t hotbond -o cat 2>/dev/null | sed -n 's/^dc0: exec //p' | tail -1)
-    if [ -z "$argv" ]; then note "dhcp $c: hotbond's exec line not in the journal: 'before' skipped"; continue; fi
+    # the command line hotbond started (its log line "dc0: run ARGV"; "exec" in older versions)
+    argv=$(journalctl -q -t hotbond -o cat 2>/dev/null | sed -n -E 's/^dc0: (exec|run) //p' | tail -1)
+    if [ -z "$argv" ]; then note "dhcp $c: hotbond's 'dc0: run ...' line not in the journal: 'before' skipped"; continue; fi
     echo "@@BENCH-ARGV $c after: $argv"
     eval "strip=\$STRIP_ARGS_$c conf=\$STRIP_CONF_$c"
     keep=()
@@ -366,6 +371,7 @@ IMPLS=
 say "N=$N implementations:$IMPLS figures='$FIGS' parts='$PARTS' hotbond's DHCP client $CLIENT," \
   "budget ${BUDGET}s; $(networkctl --version | head -1); $(nproc) CPUs; kernel $(uname -r)"
 T0=$(ms)
+vm-dhcp-server reset > /dev/null || note "vm-dhcp-server reset failed"
 if [ -n "$IMPLS" ]; then
   for f in wired wifi switch; do [[ " $FIGS " == *" $f "* ]] && figure $f; done
   use hotbond   # what the rest runs on

@@ -81,8 +81,8 @@ fi
 (wait_quiet >/dev/null) || missed "hotbond was still busy 45 s later"
 lease; reach
 say "   hotbond status:"; status
-para "(Without hotbond, the DHCP client would go on speaking with the wired card's MAC, which no \
-longer exists: the server's answers would never arrive. The classic recipe waited a fixed 8 seconds \
+para "(Without hotbond, the DHCP client would go on speaking with the wired card's MAC, which bond0 \
+no longer answers to: the server's answers would never arrive. The classic recipe waited a fixed 8 seconds \
 before starting DHCP and hoped the Wi-Fi was ready by then.)"
 
 heading "4. Plug the cable back in"
