@@ -4,13 +4,13 @@
 # The benchmark, guest side: run by tests/vm/bench (through `tests/vm/run --scenario`), in the
 # test bed's prepared guest (systemd PID 1, the LAN up, hotbond installed by install.sh).
 #
-# Measures, on this one guest, systemd-networkd and then hotbond managing the same bond (see
-# networkd/*.netdev|network and hotbond.toml), each figure BENCH_N times; then hotbond's hook
-# cost and the DHCP clients' start-up with and without the options hotbond adds. Never fails on
+# Measures, on this one guest, systemd-networkd and hotbond managing the same bond (see
+# networkd/*.netdev|network and hotbond.toml), taking turns, each figure BENCH_N times; then
+# hotbond's hook cost and the DHCP clients' start-up with and without the options hotbond adds. Never fails on
 # a slow figure: a trial that does not finish gives "nan" and a note. Results are "@@BENCH IMPL
 # METRIC N VALUE" lines (from analyze.py and the hook meter) that the host aggregates.
 #
-# Environment (tests/vm/bench sets them): BENCH_N trials per figure (3), BENCH_PARTS
+# Environment (tests/vm/bench sets them): BENCH_N trials per figure (5), BENCH_PARTS
 # ("networkd hotbond hooks dhcp"), BENCH_FIGS ("wired wifi switch"), BENCH_CLIENT hotbond's DHCP
 # client for the main figures (dhclient), BENCH_HOOK_RUNS (5), BENCH_HOOKMETER (the static hook
 # meter), BENCH_BUDGET (seconds for the networkd and hotbond trials; a trial that would start
@@ -21,14 +21,14 @@
 set -uo pipefail
 . vm-lib
 
-N=${BENCH_N:-3}
+N=${BENCH_N:-5}
 PARTS=${BENCH_PARTS:-networkd hotbond hooks dhcp}
 FIGS=${BENCH_FIGS:-wired wifi switch}
 CLIENT=${BENCH_CLIENT:-dhclient}
 HOOK_RUNS=${BENCH_HOOK_RUNS:-5}
-BUDGET=${BENCH_BUDGET:-480}
+BUDGET=${BENCH_BUDGET:-600}
 D=/mnt/repo/tests/vm/bench.d
-HOOKMETER=${BENCH_HOOKMETER:-/mnt/repo/tests/vm/.cache/bench/hookmeter}
+HOOKMETER=${BENCH_HOOKMETER:-/mnt/repo/target/bench-tools/hookmeter}
 B=/run/bench
 R=/mnt/host/results
 EV=$R/bench-events.log
@@ -101,7 +101,6 @@ networkd_files() {  # install|remove
   udevadm control --reload
 }
 networkd_start() {
-  systemctl unmask -q $NDUNITS
   systemctl start systemd-networkd.service
   wait_until 20 bond_exists bond0 || note "networkd did not create bond0 within 20 s"
 }
@@ -214,7 +213,11 @@ switch_round() {  # IMPL N : from a fresh set-up (wired active, Wi-Fi authorised
 }
 
 # --- one figure for each implementation in turn: networkd's N trials, then hotbond's ------------
-USING=
+# networkd's units are unmasked once, for the run, and masked again at its end: (un)masking
+# reloads systemd, which takes seconds here. While hotbond runs they are stopped (the socket
+# too, or netlink traffic would start networkd again) and its udev rule for wpa_supplicant@ is
+# gone; while networkd runs, hotbond's udev rule is gone and its units are stopped.
+USING= UNMASKED=
 use() {  # networkd|hotbond : make it the only manager of bond0
   [ "$USING" = "$1" ] && return 0
   USING=$1
@@ -222,15 +225,20 @@ use() {  # networkd|hotbond : make it the only manager of bond0
     hotbond_rule_off
     timeout 30 systemctl stop 'hotbond-*@*' 2>/dev/null
     networkd_files install
-    systemctl unmask -q $NDUNITS
+    [ -n "$UNMASKED" ] || { systemctl unmask -q $NDUNITS; UNMASKED=1; }
   else
     networkd_stop
-    systemctl mask -q $NDUNITS
     networkd_files remove
     ip link del bond0 2>/dev/null
-    systemctl is-active -q systemd-networkd && note "systemd-networkd is running during hotbond's trials"
+    systemctl is-active -q $NDUNITS && note "systemd-networkd is running during hotbond's trials"
   fi
 }
+networkd_done() {  # after the last trial: hotbond's, networkd masked again
+  use hotbond
+  [ -n "$UNMASKED" ] && systemctl mask -q $NDUNITS
+  UNMASKED=
+}
+
 figure() {  # FIG : N trials with each implementation, interleaved (trial 1 of each, then trial
   # 2, ...) so that drift in the machine's load and the time budget touch both alike
   local impl n
@@ -374,7 +382,7 @@ T0=$(ms)
 vm-dhcp-server reset > /dev/null || note "vm-dhcp-server reset failed"
 if [ -n "$IMPLS" ]; then
   for f in wired wifi switch; do [[ " $FIGS " == *" $f "* ]] && figure $f; done
-  use hotbond   # what the rest runs on
+  networkd_done   # the rest runs on hotbond
 fi
 [[ " $PARTS " == *" hooks "* ]] && hooks
 [[ " $PARTS " == *" dhcp "* ]] && dhcp_clients
