@@ -13,7 +13,10 @@ BINDIR=$PREFIX/bin
 SRC=$(cd "$(dirname "$0")" && pwd)
 BUILT=${HOTBOND_BUILT:-$SRC/target/release}
 BINS="hotbond hotbond-udev hotbond-wpa hotbond-settle hotbond-udhcpc-script"
-UNITS="hotbond-settle@.service hotbond-dhcp@.service hotbond-supplicant@.service"
+UNITS="hotbond-settle@.service hotbond-supplicant@.service"
+# Units of earlier versions, removed on install and uninstall (the DHCP client is now run by
+# the settle job itself).
+OLD_UNITS="hotbond-dhcp@.service"
 RULES=/etc/udev/rules.d/90-hotbond.rules
 UNITDIR=/etc/systemd/system
 CONF=/etc/hotbond/hotbond.toml
@@ -40,7 +43,7 @@ reload() {
 if [ "$uninstall" = 1 ]; then
   for b in $BINS; do rm -f "$DESTDIR$BINDIR/$b"; done
   rm -f "$DESTDIR$RULES" "$DESTDIR$CONF.example"
-  for u in $UNITS; do rm -f "$DESTDIR$UNITDIR/$u"; done
+  for u in $UNITS $OLD_UNITS; do rm -f "$DESTDIR$UNITDIR/$u"; done
   if [ -f "$DESTDIR$CONF" ]; then
     if cmp -s "$DESTDIR$CONF" "$SRC/conf/hotbond.toml"; then
       rm -f "$DESTDIR$CONF"; rmdir "$DESTDIR/etc/hotbond" 2>/dev/null || true
@@ -66,6 +69,7 @@ for b in $BINS; do install -m 0755 "$BUILT/$b" "$DESTDIR$BINDIR/$b"; done
 subst() { sed "s|@BINDIR@|$BINDIR|g" "$1" > "$2.tmp" && chmod 0644 "$2.tmp" && mv "$2.tmp" "$2"; }
 subst "$SRC/rules/90-hotbond.rules" "$DESTDIR$RULES"
 for u in $UNITS; do subst "$SRC/rules/$u" "$DESTDIR$UNITDIR/$u"; done
+for u in $OLD_UNITS; do rm -f "$DESTDIR$UNITDIR/$u"; done
 if [ -e "$DESTDIR$CONF" ]; then
   echo "install.sh: keeping existing $CONF"
 elif [ -e "$DESTDIR/etc/conf.d/network.conf" ]; then

@@ -105,16 +105,13 @@ fn step(a: &Action, cfg: &Config, k: &mut Kernel, undo: &mut Vec<Undo>) -> Resul
         }
         Action::RecordSlave { iface, bond } => state::record_slave(iface, bond)?,
         Action::ForgetSlave { iface } => state::forget_slave(iface),
-        Action::StartSupplicant { iface, .. } => service::start(&Job::Supplicant(iface.clone()))?,
+        Action::StartSupplicant { iface, .. } => service::ensure(&Job::Supplicant(iface.clone()))?,
         Action::StopSupplicant { iface } => service::stop_nowait(&Job::Supplicant(iface.clone()))?,
         Action::StopBondJobs { bond } => {
             service::stop_nowait(&Job::Settle(bond.clone()))?;
-            service::stop_nowait(&Job::Dhcp(bond.clone()))?;
         }
-        Action::Settle { bond } => {
-            state::bump_generation(bond)?;
-            service::restart_nowait(&Job::Settle(bond.clone()))?;
-        }
+        // The job watches the bond's link events itself: once it runs, nothing to tell it.
+        Action::Settle { bond } => service::ensure(&Job::Settle(bond.clone()))?,
     }
     Ok(())
 }

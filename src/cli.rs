@@ -1,5 +1,5 @@
 //! The `hotbond` command for people: status, up, down, replay, check; and the job entry
-//! points its units run (exec-dhcp, exec-supplicant).
+//! point its supplicant unit runs (exec-supplicant).
 
 use std::path::PathBuf;
 
@@ -47,7 +47,6 @@ pub fn main(args: Vec<String>) -> Result<()> {
             };
             cmd_check(path)
         }
-        Some("exec-dhcp") => settle::exec_dhcp(one_arg(it, "exec-dhcp BOND")?),
         Some("exec-supplicant") => cmd_exec_supplicant(one_arg(it, "exec-supplicant IFACE")?),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
@@ -151,11 +150,12 @@ fn cmd_down(name: &str) -> Result<()> {
     let bond = configured_bond(&cfg, name)?;
     let mut k = Kernel::open()?;
     let _g = lock::lock_bond(name)?;
-    service::stop(&Job::Settle(name.to_string()))?;
+    // The client is the bond job's child: release first (the client must run for that; the
+    // job then ends by itself), then stop the job, which takes anything left with it.
     if let Err(e) = settle::release_dhcp(bond) {
         crate::warn!("{name}: releasing the lease failed: {e:#}");
     }
-    service::stop(&Job::Dhcp(name.to_string()))?;
+    service::stop(&Job::Settle(name.to_string()))?;
     let Some(master) = k.link(name)? else {
         state::clear_bond(name);
         println!("{name} does not exist; nothing to tear down");
@@ -256,8 +256,8 @@ fn cmd_check(path: Option<PathBuf>) -> Result<()> {
 }
 
 fn cmd_exec_supplicant(iface: &str) -> Result<()> {
-    service::write_own_pid_file()?;
     IfName::new(iface)?;
+    service::write_own_pid_file(&Job::Supplicant(iface.to_string()))?;
     let cfg = Config::load()?;
     let mut k = Kernel::open()?;
     let link = k

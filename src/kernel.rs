@@ -481,52 +481,56 @@ impl LinkEvents {
         Ok(LinkEvents { sock })
     }
 
-    /// Waits until a link event arrives or process `pid` exits (its pidfd), then drains
-    /// what is queued. Returns the names of the links the events were about.
-    pub fn wait_or_exit(&mut self, pid: i32) -> Result<Vec<String>> {
-        use std::os::fd::AsRawFd;
-        // SAFETY: plain syscall; the fd is closed below.
-        let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
-        let mut fds = [
-            libc::pollfd {
-                fd: self.sock.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: pidfd,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
-        let n = if pidfd >= 0 { 2 } else { 1 };
-        // SAFETY: fds is valid for the call; a negative pidfd is left out by n.
-        unsafe {
-            libc::poll(fds.as_mut_ptr(), n, -1);
-            if pidfd >= 0 {
-                libc::close(pidfd);
-            }
-        }
-        self.wait(Instant::now())
-    }
-
     /// Waits until at least one link event arrives or `deadline` passes; drains what is
     /// queued. Returns the names of the links the events were about (empty on timeout).
     pub fn wait(&mut self, deadline: Instant) -> Result<Vec<String>> {
-        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-        use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
-        let now = Instant::now();
-        if deadline > now {
-            let ms = (deadline - now).as_millis().min(i32::MAX as u128) as i32;
-            // SAFETY: the socket outlives this borrow.
-            let fd = unsafe { BorrowedFd::borrow_raw(self.sock.as_raw_fd()) };
-            let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-            match poll(
-                &mut fds,
-                PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
-            ) {
-                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-                Err(e) => return Err(anyhow!("poll on link events: {e}")),
+        self.wait_until(Some(deadline), None)
+    }
+
+    /// Waits until a link event arrives, `deadline` (if any) passes, or process `pid` (if
+    /// any) exits (its pidfd: no polling); then drains what is queued. Returns the names of
+    /// the links the events were about.
+    pub fn wait_until(
+        &mut self,
+        deadline: Option<Instant>,
+        pid: Option<i32>,
+    ) -> Result<Vec<String>> {
+        use std::os::fd::AsRawFd;
+        let ms = match deadline {
+            None => -1,
+            Some(d) => d
+                .saturating_duration_since(Instant::now())
+                .as_millis()
+                .min(i32::MAX as u128) as i32,
+        };
+        if ms != 0 {
+            let pidfd = match pid {
+                // SAFETY: plain syscall; the fd is closed below.
+                Some(p) => (unsafe { libc::syscall(libc::SYS_pidfd_open, p, 0) }) as i32,
+                None => -1,
+            };
+            let mut fds = [
+                libc::pollfd {
+                    fd: self.sock.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: pidfd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+            ];
+            let n = if pidfd >= 0 { 2 } else { 1 };
+            // SAFETY: fds is valid for the call; a negative pidfd is left out by n.
+            let r = unsafe { libc::poll(fds.as_mut_ptr(), n, ms) };
+            let err = std::io::Error::last_os_error();
+            if pidfd >= 0 {
+                // SAFETY: pidfd is ours and open.
+                unsafe { libc::close(pidfd) };
+            }
+            if r < 0 && err.kind() != io::ErrorKind::Interrupted {
+                return Err(anyhow!("poll on link events: {err}"));
             }
         }
         let mut names = Vec::new();

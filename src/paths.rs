@@ -26,12 +26,6 @@ pub fn slave_record(iface: &str) -> PathBuf {
     run_dir().join("slaves").join(iface)
 }
 
-/// Bumped by every hook before it asks for the settle job: a settle job that is already
-/// running sees the bump and looks again instead of missing the event.
-pub fn generation(bond: &str) -> PathBuf {
-    run_dir().join(format!("{bond}.gen"))
-}
-
 /// Where installed binaries live: next to the running executable, so units and hooks
 /// refer to the same install.
 pub fn bin(name: &str) -> PathBuf {

@@ -1,5 +1,5 @@
-//! Long-running work outside the hooks: the settle job, the DHCP client, the supplicant.
-//! Under systemd each is a template unit the project ships (bound to its device); elsewhere
+//! Long-running work outside the hooks: the bond's job (settle + DHCP client) and the
+//! supplicant. Under systemd each is a template unit the project ships; elsewhere
 //! (eudev, OpenRC, a bare udevd) a properly detached process with a pid file. Both run the
 //! same command line, from [`Job::argv`].
 
@@ -17,10 +17,8 @@ use crate::paths;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Job {
-    /// `hotbond-settle BOND`
+    /// `hotbond-settle BOND`: waits for the bond to settle and runs its DHCP client.
     Settle(String),
-    /// The DHCP client on a bond, in the foreground.
-    Dhcp(String),
     /// wpa_supplicant on an interface, with wpa_cli and the action hook.
     Supplicant(String),
 }
@@ -29,7 +27,6 @@ impl Job {
     fn template(&self) -> (&'static str, &str) {
         match self {
             Job::Settle(b) => ("hotbond-settle", b),
-            Job::Dhcp(b) => ("hotbond-dhcp", b),
             Job::Supplicant(i) => ("hotbond-supplicant", i),
         }
     }
@@ -44,16 +41,16 @@ impl Job {
         let bin = |n: &str| paths::bin(n).to_string_lossy().into_owned();
         match self {
             Job::Settle(b) => vec![bin("hotbond-settle"), b.clone()],
-            Job::Dhcp(b) => vec![bin("hotbond"), "exec-dhcp".into(), b.clone()],
             Job::Supplicant(i) => vec![bin("hotbond"), "exec-supplicant".into(), i.clone()],
         }
     }
 
-    /// DHCP clients are stopped with SIGKILL: stopping must never unconfigure the address
-    /// (dhclient runs its script's STOP on SIGTERM); releasing is an explicit step.
+    /// The bond's job (with its DHCP client) is stopped with SIGKILL: stopping must never
+    /// unconfigure the address (dhclient runs its script's STOP on SIGTERM); releasing is an
+    /// explicit step of `hotbond down`.
     fn stop_signal(&self) -> Signal {
         match self {
-            Job::Dhcp(_) => Signal::SIGKILL,
+            Job::Settle(_) => Signal::SIGKILL,
             _ => Signal::SIGTERM,
         }
     }
@@ -124,10 +121,23 @@ pub fn start(job: &Job) -> Result<()> {
     }
 }
 
+/// Makes sure the job runs, cheaply: a job that runs already (its pid file names a live
+/// process of that job) is left alone without asking systemd, which would cost a process
+/// start on every hook. The bond's job sees every link change itself.
+pub fn ensure(job: &Job) -> Result<()> {
+    if running_pid(job).is_some() {
+        return Ok(());
+    }
+    start(job)
+}
+
 /// Stops the job and waits (bounded) until it is gone.
 pub fn stop(job: &Job) -> Result<()> {
     match backend() {
-        Backend::Systemd => systemctl(&["stop", &job.unit()]),
+        Backend::Systemd => {
+            let _ = fs::remove_file(job.pid_file());
+            systemctl(&["stop", &job.unit()])
+        }
         Backend::Detached => {
             let Some(pid) = running_pid(job) else {
                 let _ = fs::remove_file(job.pid_file());
@@ -145,31 +155,25 @@ pub fn stop(job: &Job) -> Result<()> {
     }
 }
 
-/// Asks the job to stop without waiting (hooks must return fast).
+/// Asks the job to stop without waiting (hooks must return fast). A job that does not run
+/// (no live pid file: every job writes one first thing) costs nothing, not even systemctl.
 pub fn stop_nowait(job: &Job) -> Result<()> {
+    if running_pid(job).is_none() {
+        let _ = fs::remove_file(job.pid_file());
+        return Ok(());
+    }
     match backend() {
-        Backend::Systemd => systemctl(&["--no-block", "stop", &job.unit()]),
+        Backend::Systemd => {
+            // First, so that ensure() does not take the job being stopped for a live one.
+            let _ = fs::remove_file(job.pid_file());
+            systemctl(&["--no-block", "stop", &job.unit()])
+        }
         Backend::Detached => {
             if let Some(pid) = running_pid(job) {
                 let _ = kill(Pid::from_raw(-pid), job.stop_signal());
             }
             let _ = fs::remove_file(job.pid_file());
             Ok(())
-        }
-    }
-}
-
-/// Starts the job afresh without waiting: one that is running is stopped first. The settle
-/// job is asked this way, so the latest event always gets a fresh look (a start request
-/// merged into a job that is just finishing would be lost).
-pub fn restart_nowait(job: &Job) -> Result<()> {
-    match backend() {
-        Backend::Systemd => systemctl(&["--no-block", "restart", &job.unit()]),
-        Backend::Detached => {
-            // Waits for the old one to be gone (milliseconds: neither job ignores its
-            // signal), so two never overlap.
-            stop(job)?;
-            spawn_detached(job)
         }
     }
 }
@@ -205,8 +209,9 @@ fn pid_alive(pid: i32) -> bool {
     }
 }
 
-/// The pid from the job's pid file, if that process is alive and still leads its session
-/// (a recycled pid would not).
+/// The pid from the job's pid file, if that process is alive, still leads its session and
+/// runs the job's program (a recycled pid would not). systemd and the detached start both
+/// make the job a session leader.
 fn running_pid(job: &Job) -> Option<i32> {
     let pid: i32 = fs::read_to_string(job.pid_file())
         .ok()?
@@ -217,7 +222,15 @@ fn running_pid(job: &Job) -> Option<i32> {
         return None;
     }
     let sid = nix::unistd::getsid(Some(Pid::from_raw(pid))).ok()?;
-    (sid.as_raw() == pid).then_some(pid)
+    let argv0 = job.argv().into_iter().next().unwrap_or_default();
+    let prog = Path::new(&argv0)
+        .file_name()?
+        .to_string_lossy()
+        .into_owned();
+    let comm = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    // comm is cut to 15 bytes.
+    let same = prog.as_bytes().starts_with(comm.trim_end().as_bytes());
+    (sid.as_raw() == pid && same).then_some(pid)
 }
 
 /// Waits for a process to exit, woken by its pidfd (no polling), bounded by `deadline`.
@@ -253,7 +266,6 @@ fn spawn_detached(job: &Job) -> Result<()> {
     }
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..])
-        .env("HOTBOND_PID_FILE", &pid_file)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -288,12 +300,15 @@ fn spawn_detached(job: &Job) -> Result<()> {
     Ok(())
 }
 
-/// Called by a detached job at its start: records its pid so stop() finds it.
-pub fn write_own_pid_file() -> Result<()> {
-    if let Some(p) = std::env::var_os("HOTBOND_PID_FILE") {
-        let p = PathBuf::from(p);
-        fs::write(&p, format!("{}\n", std::process::id()))
-            .with_context(|| format!("cannot write {}", p.display()))?;
+/// Called by a job first thing, under systemd or detached: records its pid so that
+/// stop() and ensure() find it.
+pub fn write_own_pid_file(job: &Job) -> Result<()> {
+    let p = job.pid_file();
+    if let Some(d) = p.parent() {
+        paths::ensure_dir(d)?;
     }
-    Ok(())
+    let tmp = p.with_extension("tmp");
+    fs::write(&tmp, format!("{}\n", std::process::id()))
+        .and_then(|_| fs::rename(&tmp, &p))
+        .with_context(|| format!("cannot write {}", p.display()))
 }

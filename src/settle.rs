@@ -1,16 +1,25 @@
-//! The settle job (`hotbond-settle BOND`), which replaces the classic recipe's `sleep 8`.
+//! The bond's job (`hotbond-settle BOND`), which replaces the classic recipe's `sleep 8` and
+//! its DHCP client unit.
 //!
-//! It sleeps on rtnetlink link events until the bond has an active slave that is
-//! operationally up (for Wi-Fi: authorised by the supplicant, not merely associated), the
-//! bond carries that slave's MAC, and nothing changed for a short debounce window. Then it
-//! makes sure exactly one DHCP client runs on the bond with the current MAC.
+//! One per bond, from the bond's first event until it is removed or taken down. It sleeps on
+//! rtnetlink link events until the bond has an active slave that is operationally up (for
+//! Wi-Fi: authorised by the supplicant, not merely associated), the bond carries that slave's
+//! MAC, and nothing changed for a short debounce window. Then it makes sure exactly one DHCP
+//! client runs on the bond with that MAC: the client is its child. It keeps watching: a
+//! failover that changes the bond's MAC (a cable pulled raises no udev event at all) makes it
+//! restart the client, without a release, once the new MAC has settled. Doing this in one
+//! process keeps process starts, which are what a re-acquisition costs, off that path.
 
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 
 use crate::config::{Bond, Config, Kind};
-use crate::dhcp;
+use crate::dhcp::{self, Client};
 use crate::kernel::{self, fmt_mac, Kernel, Link, LinkEvents};
 use crate::lock;
 use crate::service::{self, Job};
@@ -140,41 +149,73 @@ fn env_ms(name: &str, default: u64) -> Duration {
     )
 }
 
-/// The job's main loop. Returns when the bond is settled and DHCP is right, or on timeout.
+/// The DHCP client this job runs, and the MAC the bond had when it started.
+struct Running {
+    child: Child,
+    mac: String,
+}
+
+/// The job's main loop. Returns when the DHCP client ends by itself (a release by
+/// `hotbond down`) or the bond is gone with it; otherwise runs until it is stopped.
 pub fn run(bond_name: &str) -> Result<()> {
     crate::ifname::IfName::new(bond_name)?;
+    service::write_own_pid_file(&Job::Settle(bond_name.to_string()))?;
     let cfg = Config::load()?;
     let bond = cfg
         .bond(bond_name)
         .with_context(|| format!("{bond_name} is not a configured bond"))?
         .clone();
+    let client = dhcp::client_for(&bond.dhcp.client)?;
+    let argv = match &client {
+        Some(c) => c.command(&dhcp::options(&bond)?)?,
+        None => Vec::new(),
+    };
     // Debounce: long enough to coalesce one failover's burst of link events, short enough
     // to be invisible next to DHCP itself.
     let debounce = env_ms("HOTBOND_SETTLE_DEBOUNCE_MS", 20);
-    let timeout = env_ms("HOTBOND_SETTLE_TIMEOUT_MS", 60_000);
+    // Subscribe before the first look, so no change falls between the two.
     let mut events = LinkEvents::subscribe()?;
     let mut k = Kernel::open()?;
-    let deadline = Instant::now() + timeout;
-    let mut generation = state::generation(bond_name);
+    stop_stray_client(bond_name);
+    let mut running: Option<Running> = None;
+    // When the current fingerprint was first seen, and whether it has been acted on.
     let mut stable: Option<(Instant, Fingerprint)> = None;
-    let mut recorded_wait = false;
+    let mut decided: Option<Fingerprint> = None;
+    let mut last_reason = String::new();
     loop {
+        if let Some(r) = running.as_mut() {
+            if let Some(st) = r.child.try_wait()? {
+                // Told to stop (a release by `hotbond down` sends SIGTERM, dhcpcd exits 0),
+                // or its bond is gone: the job's work is over, and it ends cleanly so that
+                // systemd does not start it again and take a new lease.
+                if st.success()
+                    || st.signal() == Some(libc::SIGTERM)
+                    || k.link(bond_name)?.is_none()
+                {
+                    crate::info!("{bond_name}: {} ended ({st})", argv[0]);
+                    return Ok(());
+                }
+                anyhow::bail!("{bond_name}: {} exited ({st})", argv[0]);
+            }
+        }
+        let child_pid = running.as_ref().map(|r| r.child.id() as i32);
         let r = observe(&mut k, &bond)?;
         let now = Instant::now();
         if !r.ready {
             stable = None;
-            if !recorded_wait {
+            decided = None;
+            if r.reason != last_reason {
                 // So `hotbond status` can say what the job is waiting for.
+                crate::debug!("{bond_name}: waiting: {}", r.reason);
                 record(&bond, &r, "waiting", None)?;
-                recorded_wait = true;
+                last_reason = r.reason.clone();
             }
-            if now >= deadline {
-                crate::info!("{bond_name}: not settled after {:?}: {}", timeout, r.reason);
-                record(&bond, &r, "none", None)?;
-                return Ok(());
-            }
-            crate::debug!("{bond_name}: waiting: {}", r.reason);
-            events.wait(deadline)?;
+            events.wait_until(None, child_pid)?;
+            continue;
+        }
+        if decided.as_ref() == Some(&r.fingerprint()) {
+            // Acted on already; sleep until something changes.
+            events.wait_until(None, child_pid)?;
             continue;
         }
         let since = match &stable {
@@ -185,61 +226,109 @@ pub fn run(bond_name: &str) -> Result<()> {
             }
         };
         if now < since + debounce {
-            events.wait(since + debounce)?;
+            events.wait_until(Some(since + debounce), child_pid)?;
             continue;
         }
-        // Settled. Act under the bond's lock so no hook interleaves with the DHCP change.
+        // Settled. Act under the bond's lock so no hook (or `hotbond down`) interleaves.
         let _guard = lock::lock_bond(bond_name)?;
         let again = observe(&mut k, &bond)?;
         if again.fingerprint() != r.fingerprint() || !again.ready {
             stable = None;
             continue;
         }
-        let action = dhcp_step(&bond, &r)?;
+        let mac = r.mac.map(|m| fmt_mac(&m)).unwrap_or_default();
+        let started_mac = running.as_ref().map(|x| x.mac.clone());
+        let action = match decide_dhcp(
+            client.is_some(),
+            running.is_some(),
+            started_mac.as_deref(),
+            &mac,
+        ) {
+            DhcpDecision::Nothing => "none",
+            DhcpDecision::Keep => "kept",
+            DhcpDecision::Start => {
+                running = Some(spawn_client(bond_name, client.as_deref(), &argv, &mac)?);
+                "started"
+            }
+            DhcpDecision::Reacquire => {
+                // Every client reads the MAC when it starts (a renewal by signal keeps the
+                // old one): restart it without releasing (a signal that runs no deconfigure
+                // step: the address stays). With the stable client identifier the server hands back
+                // the same address.
+                if let Some(old) = running.take() {
+                    let sig = client.as_ref().map(|c| c.restart_signal());
+                    stop_client(old, sig.unwrap_or(Signal::SIGKILL));
+                }
+                running = Some(spawn_client(bond_name, client.as_deref(), &argv, &mac)?);
+                crate::info!(
+                    "{bond_name}: DHCP client was started with {}, bond now has {mac}: re-acquiring",
+                    started_mac.as_deref().unwrap_or("?")
+                );
+                "reacquired"
+            }
+        };
         let overhead = since.elapsed().as_millis() as u64;
         record(&bond, &r, action, Some(overhead))?;
+        last_reason.clear();
+        decided = Some(r.fingerprint());
         crate::info!(
-            "{bond_name}: settled on {} ({}), DHCP {action}, {overhead} ms after the last change",
+            "{bond_name}: settled on {} ({mac}), DHCP {action}, {overhead} ms after the last change",
             r.active.as_deref().unwrap_or(bond_name),
-            r.mac.map(|m| fmt_mac(&m)).unwrap_or_default()
         );
-        // A hook asked again while we worked: look again rather than miss its event.
-        let g = state::generation(bond_name);
-        if g == generation {
-            return Ok(());
-        }
-        generation = g;
-        stable = None;
     }
 }
 
-fn dhcp_step(bond: &Bond, r: &Readiness) -> Result<&'static str> {
-    let name = bond.name.as_str();
-    let mac = r.mac.map(|m| fmt_mac(&m)).unwrap_or_default();
-    let client = dhcp::client_for(&bond.dhcp.client)?;
-    let job = Job::Dhcp(name.to_string());
-    let rec = state::read_dhcp(name);
-    let running = client.is_some() && rec.as_ref().and_then(|d| d.live_pid()).is_some();
-    let started_mac = rec.as_ref().map(|d| d.mac.clone());
-    match decide_dhcp(client.is_some(), running, started_mac.as_deref(), &mac) {
-        DhcpDecision::Nothing => Ok("none"),
-        DhcpDecision::Keep => Ok("kept"),
-        DhcpDecision::Start => {
-            service::start(&job)?;
-            Ok("started")
+/// Starts the DHCP client as the job's child and records it (`hotbond status`, `down`).
+fn spawn_client(
+    bond_name: &str,
+    client: Option<&dyn Client>,
+    argv: &[String],
+    mac: &str,
+) -> Result<Running> {
+    let name = client.map(|c| c.name()).unwrap_or_default();
+    crate::info!("{bond_name}: run {}", argv.join(" "));
+    let child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot start {}", argv[0]))?;
+    state::write_dhcp(
+        bond_name,
+        &DhcpRecord {
+            client: name.to_string(),
+            mac: mac.to_string(),
+            pid: Some(child.id() as i32),
+            updated_unix_ms: state::now_ms(),
+        },
+    )?;
+    Ok(Running {
+        child,
+        mac: mac.to_string(),
+    })
+}
+
+/// Stops the client with `sig` and reaps it; SIGKILL if it has not gone within 5 s.
+fn stop_client(mut old: Running, sig: Signal) {
+    let pid = Pid::from_raw(old.child.id() as i32);
+    let _ = kill(pid, sig);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if !matches!(old.child.try_wait(), Ok(None)) {
+            return;
         }
-        DhcpDecision::Reacquire => {
-            // Every client reads the MAC when it starts (a renewal by signal keeps the old
-            // one): restart it without releasing. With the stable client identifier the
-            // server hands back the same address. Not waiting: the new client records its
-            // MAC itself when it starts.
-            service::restart_nowait(&job)?;
-            crate::info!(
-                "{name}: DHCP client was started with {}, bond now has {mac}: re-acquiring",
-                started_mac.as_deref().unwrap_or("?")
-            );
-            Ok("reacquired")
-        }
+        service::wait_gone(pid.as_raw(), deadline - Instant::now());
+    }
+    let _ = old.child.kill();
+    let _ = old.child.wait();
+}
+
+/// A client recorded by an earlier job that is still running (that job died without its
+/// process group, e.g. killed alone): this job starts its own, and there must be one.
+fn stop_stray_client(bond_name: &str) {
+    if let Some(pid) = state::read_dhcp(bond_name).and_then(|d| d.live_pid()) {
+        crate::info!("{bond_name}: stopping the DHCP client an earlier job left ({pid})");
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        service::wait_gone(pid, Duration::from_secs(5));
     }
 }
 
@@ -254,74 +343,6 @@ fn record(bond: &Bond, r: &Readiness, action: &str, overhead: Option<u64>) -> Re
         settle_overhead_ms: overhead,
         updated_unix_ms: state::now_ms(),
     })
-}
-
-/// `hotbond exec-dhcp BOND`: the DHCP job. Runs the client as its child and watches the
-/// bond's link events while it runs: a failover that changes the bond's MAC without any
-/// device coming or going (a cable pulled, a cable back in) raises no udev event, so this is
-/// where hotbond learns of it. It then asks for the settle job, which restarts this job with
-/// the new MAC once it has settled.
-pub fn exec_dhcp(bond_name: &str) -> Result<()> {
-    service::write_own_pid_file()?;
-    crate::ifname::IfName::new(bond_name)?;
-    let cfg = Config::load()?;
-    let bond = cfg
-        .bond(bond_name)
-        .with_context(|| format!("{bond_name} is not a configured bond"))?;
-    let client = dhcp::client_for(&bond.dhcp.client)?
-        .with_context(|| format!("{bond_name} has no DHCP client configured"))?;
-    let opts = dhcp::options(bond)?;
-    let argv = client.command(&opts)?;
-    // Subscribe before reading the MAC, so no change falls between the two.
-    let mut events = LinkEvents::subscribe()?;
-    let mut k = Kernel::open()?;
-    let link = k
-        .link(bond_name)?
-        .with_context(|| format!("{bond_name} does not exist"))?;
-    let started_mac = link.mac;
-    crate::info!("{bond_name}: run {}", argv.join(" "));
-    let mut child = std::process::Command::new(&argv[0])
-        .args(&argv[1..])
-        .stdin(std::process::Stdio::null())
-        .spawn()
-        .with_context(|| format!("cannot start {}", argv[0]))?;
-    state::write_dhcp(
-        bond_name,
-        &DhcpRecord {
-            client: client.name().to_string(),
-            mac: started_mac.map(|m| fmt_mac(&m)).unwrap_or_default(),
-            pid: Some(child.id() as i32),
-            updated_unix_ms: state::now_ms(),
-        },
-    )?;
-    let mut asked_for: Option<[u8; 6]> = None;
-    loop {
-        if let Some(st) = child.try_wait()? {
-            use std::os::unix::process::ExitStatusExt;
-            // Told to stop (a release by `hotbond down` sends SIGTERM, dhcpcd exits 0): the
-            // job ends cleanly, so systemd does not start it again and take a new lease.
-            if st.success() || st.signal() == Some(libc::SIGTERM) {
-                crate::info!("{bond_name}: {} ended ({st})", argv[0]);
-                return Ok(());
-            }
-            anyhow::bail!("{} exited ({st})", argv[0]);
-        }
-        // Wakes on a link event or when the client exits (its pidfd), never on a timer.
-        events.wait_or_exit(child.id() as i32)?;
-        let mac = match k.link(bond_name)? {
-            Some(l) => l.mac,
-            None => continue,
-        };
-        if mac != started_mac && mac != asked_for {
-            crate::info!(
-                "{bond_name}: MAC changed to {} under the running DHCP client: asking for the settle job",
-                mac.map(|m| fmt_mac(&m)).unwrap_or_default()
-            );
-            state::bump_generation(bond_name)?;
-            service::restart_nowait(&Job::Settle(bond_name.to_string()))?;
-            asked_for = mac;
-        }
-    }
 }
 
 /// Releases the lease (for `hotbond down`): the client must be running for most clients.

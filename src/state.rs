@@ -118,21 +118,3 @@ pub fn recorded_bond(iface: &str) -> Option<String> {
 pub fn forget_slave(iface: &str) {
     let _ = fs::remove_file(paths::slave_record(iface));
 }
-
-/// Bumps the bond's generation: a settle job already running notices and looks again.
-pub fn bump_generation(bond: &str) -> Result<u64> {
-    let p = paths::generation(bond);
-    if let Some(d) = p.parent() {
-        paths::ensure_dir(d)?;
-    }
-    let g = generation(bond) + 1;
-    fs::write(&p, g.to_string()).with_context(|| format!("cannot write {}", p.display()))?;
-    Ok(g)
-}
-
-pub fn generation(bond: &str) -> u64 {
-    fs::read_to_string(paths::generation(bond))
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0)
-}

@@ -39,7 +39,10 @@ pub struct BondStatus {
     pub exists: bool,
     pub mode: Option<String>,
     pub fail_over_mac: Option<String>,
+    /// The primary as the kernel reports it: only while that interface is a slave.
     pub primary: Option<String>,
+    /// The primary the configuration names (the kernel keeps it by name while it is absent).
+    pub configured_primary: Option<String>,
     pub active_slave: Option<String>,
     pub mac: Option<String>,
     pub oper: Option<String>,
@@ -130,6 +133,7 @@ pub fn bond_status(k: &mut Kernel, cfg: &Config, bond: &Bond) -> Result<BondStat
         } else {
             None
         },
+        configured_primary: bond.primary.as_ref().map(|p| p.to_string()),
         oper: link.as_ref().map(|l| l.oper.clone()),
         active_slave: active,
         mac,
@@ -168,7 +172,11 @@ pub fn render(s: &BondStatus) -> String {
             o,
             "  active slave: {}   primary: {}   fail_over_mac: {}",
             s.active_slave.as_deref().unwrap_or("(none)"),
-            s.primary.as_deref().unwrap_or("(none)"),
+            match (&s.primary, &s.configured_primary) {
+                (Some(p), _) => p.clone(),
+                (None, Some(c)) => format!("{c} (not present)"),
+                (None, None) => "(none)".into(),
+            },
             s.fail_over_mac.as_deref().unwrap_or("?")
         );
     }

@@ -19,7 +19,7 @@ use common::{file_line_col, Env, UDEV, WPA};
 /// Generous bounds: these only matter when something is broken, and the machine may be a
 /// busy 2-core one.
 const SETTLE: Duration = Duration::from_secs(10);
-/// A hook must not wait for the settle job (whose timeout is 5 s in these tests).
+/// A hook must not wait for the settle job, which waits for the bond as long as it takes.
 const FAST: Duration = Duration::from_secs(4);
 
 /// The seed's bridge master variant, with static addresses (IPv4 and IPv6) and a route.
@@ -254,27 +254,25 @@ fn link_down_and_up_follow_the_settle_job() {
     env.ip(&["link", "set", "hbp0", "up"]);
     env.wait_settled("br0", true, SETTLE);
     assert_eq!(env.status("br0")["settled"], true);
-    assert!(
-        env.wait_quiet(SETTLE),
-        "the settle job should exit once settled"
-    );
+    let job = one_settle_job(&env);
 
-    // Cable out again: the bridge loses its forwarding port; asking for the job again
-    // (replay, the manual re-invocation) records it not ready.
+    // Cable out again (no udev event for that): the same job sees the bridge lose its
+    // forwarding port and records it not ready.
     env.ip(&["link", "set", "hbp0", "down"]);
     assert!(
         common::wait_for(SETTLE, || env.operstate("br0").as_deref() == Some("DOWN")),
         "br0 should lose its carrier: {:?}",
         env.operstate("br0")
     );
-    let r = env.hotbond(&["replay", "hbv0"]);
-    r.assert_ok();
     let rec = env.wait_settled("br0", false, SETTLE);
     assert!(
         rec["reason"].as_str().unwrap_or("").contains("br0"),
         "{rec:#}"
     );
     assert_eq!(env.status("br0")["settled"], false);
+    // Replaying by hand (the manual re-invocation) is harmless: still the one job.
+    env.hotbond(&["replay", "hbv0"]).assert_ok();
+    assert_eq!(one_settle_job(&env), job);
 
     // And in again: settled again, the bridge and its port untouched throughout.
     env.ip(&["link", "set", "hbp0", "up"]);
@@ -283,23 +281,44 @@ fn link_down_and_up_follow_the_settle_job() {
     assert_bridge_configured(&env);
     assert_eq!(env.ports("br0"), ["hbv0"]);
 
-    // wpa_cli's DISCONNECTED asks for the job too; other events are ignored.
+    // wpa_cli's DISCONNECTED makes sure the job runs too; other events are ignored.
     env.run(WPA, &["hbv0", "DISCONNECTED"]).assert_ok();
     env.run(WPA, &["hbv0", "SCANNING"]).assert_ok();
     env.wait_settled("br0", true, SETTLE);
+    assert_eq!(one_settle_job(&env), job);
 }
 
-/// `hotbond status` says whether the bridge has settled. Once the settle job has recorded
-/// "settled" and exited, a bridge that loses its only port's carrier still shows
-/// `settled: true` (and "settled: yes"), because for a bridge status compares only the MAC
-/// and the (absent) active slave with the old record, never the bridge's operational state.
+/// The bond's job (`hotbond-settle`) processes running in the namespace.
+fn settle_jobs(env: &Env) -> Vec<i32> {
+    env.processes()
+        .into_iter()
+        .filter(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| c.windows(14).any(|w| w == b"hotbond-settle"))
+        })
+        .collect()
+}
+
+/// Exactly one job runs for the bond (and stays): returns its pid.
+#[track_caller]
+fn one_settle_job(env: &Env) -> i32 {
+    let mut jobs = Vec::new();
+    let ok = common::wait_for(SETTLE, || {
+        jobs = settle_jobs(env);
+        jobs.len() == 1
+    });
+    assert!(ok, "expected one settle job, got {jobs:?}");
+    jobs[0]
+}
+
+/// `hotbond status` says whether the bridge has settled: a bridge that loses its only port's
+/// carrier is not, whatever the job last recorded.
 #[test]
 fn status_is_not_settled_while_the_bridge_is_down() {
     let Some(env) = bridge_env() else { return };
     env.veth("hbv0", "hbp0", None);
     env.udev("add", "hbv0").assert_ok();
     env.wait_settled("br0", true, SETTLE);
-    assert!(env.wait_quiet(SETTLE));
     env.ip(&["link", "set", "hbp0", "down"]);
     assert!(common::wait_for(SETTLE, || {
         env.operstate("br0").as_deref() == Some("DOWN")
@@ -733,16 +752,17 @@ fn settle_job_starts_exactly_one_dhcp_client() {
     assert_eq!(st["dhcp"]["started_with_mac"], st["mac"], "{st:#}");
     assert_eq!(st["dhcp"]["pid"], dhcp_clients(&env)[0], "{st:#}");
 
-    // Asking again: the running client is kept.
+    // Asking again: the running client is kept, and the job too.
+    let first = dhcp_clients(&env)[0];
+    let job = one_settle_job(&env);
     env.udev("add", "hbv0").assert_ok();
-    settle_jobs_done(&env);
-    let rec = env.settle_record("br0").unwrap();
-    assert_eq!(rec["dhcp_action"], "kept", "{rec:#}");
-    assert_eq!(dhcp_clients(&env).len(), 1);
+    env.hotbond(&["replay", "hbv0"]).assert_ok();
+    one_job_and_client(&env);
+    assert_eq!(dhcp_clients(&env), [first]);
+    assert_eq!(one_settle_job(&env), job);
 
     // The bridge's MAC changes (a port with a lower MAC joins): the client that speaks for
     // the old MAC is replaced (dhcpcd only logs a MAC change), still exactly one.
-    let first = dhcp_clients(&env)[0];
     env.veth("hbv1", "hbp1", None);
     env.ip(&["link", "set", "hbv1", "address", "02:00:00:00:00:01"]);
     env.udev("add", "hbv1").assert_ok();
@@ -751,18 +771,16 @@ fn settle_job_starts_exactly_one_dhcp_client() {
             == "02:00:00:00:00:01"),
         "br0 should take the lowest port MAC"
     );
-    // Both the hook and the running DHCP job (which watches the MAC) ask for the settle job:
-    // whichever decides last may find the new client already running ("kept"), so wait for
-    // the outcome, not for one job's word.
     let ok = common::wait_for(SETTLE, || {
         env.settle_record("br0").is_some_and(|r| {
             r["settled"] == true
                 && r["mac"] == "02:00:00:00:00:01"
-                && (r["dhcp_action"] == "reacquired" || r["dhcp_action"] == "kept")
+                && r["dhcp_action"] == "reacquired"
         }) && env.status("br0")["dhcp"]["started_with_mac"] == "02:00:00:00:00:01"
     });
     assert!(ok, "{:#?}", env.settle_record("br0"));
-    settle_jobs_done(&env);
+    one_job_and_client(&env);
+    assert_eq!(one_settle_job(&env), job, "the same job re-acquired");
     let clients = dhcp_clients(&env);
     assert_eq!(clients.len(), 1, "{clients:?}");
     assert_ne!(clients[0], first, "a new client for the new MAC");
@@ -785,21 +803,13 @@ fn settle_job_starts_exactly_one_dhcp_client() {
     assert!(!env.exists("br0"));
 }
 
-/// Waits until nothing but DHCP clients runs in the namespace (the settle jobs are done).
+/// Waits until what runs in the namespace is the bond's one job and its one DHCP client.
 #[track_caller]
-fn settle_jobs_done(env: &Env) {
-    // What stays: the DHCP client and its job (`hotbond exec-dhcp`, which watches the MAC).
-    let is_dhcp_job = |p: &i32| {
-        std::fs::read(format!("/proc/{p}/cmdline"))
-            .is_ok_and(|c| c.windows(9).any(|w| w == b"exec-dhcp"))
-    };
+fn one_job_and_client(env: &Env) {
     let ok = common::wait_for(SETTLE, || {
-        let clients = dhcp_clients(env);
-        env.processes()
-            .iter()
-            .all(|p| clients.contains(p) || is_dhcp_job(p))
+        dhcp_clients(env).len() == 1 && settle_jobs(env).len() == 1 && env.processes().len() == 2
     });
-    assert!(ok, "settle jobs still running: {:?}", env.processes());
+    assert!(ok, "expected one job and one client: {:?}", env.processes());
 }
 
 #[test]
@@ -815,13 +825,15 @@ fn concurrent_adds_start_one_dhcp_client() {
     }
     assert_eq!(env.ports("br0"), names);
     env.wait_settled("br0", true, SETTLE);
-    settle_jobs_done(&env);
+    let ok = common::wait_for(SETTLE, || {
+        dhcp_clients(&env).len() == 1 && settle_jobs(&env).len() == 1
+    });
     let clients = dhcp_clients(&env);
     let log = std::fs::read_to_string(env.dir.join("dhcpcd.log")).unwrap_or_default();
-    assert_eq!(
-        clients.len(),
-        1,
-        "one DHCP client on br0: {clients:?}\nstarts:\n{log}"
+    assert!(
+        ok,
+        "one job and one DHCP client on br0: {clients:?}, jobs {:?}\nstarts:\n{log}",
+        settle_jobs(&env)
     );
     let st = env.status("br0");
     assert_eq!(st["dhcp"]["pid"], clients[0], "{st:#}");

@@ -44,7 +44,7 @@ impl Client for Dhclient {
     }
 
     fn command(&self, o: &Options) -> Result<Vec<String>> {
-        let (conf, pid, leases) = files(&o.bond);
+        let (conf, _, _) = files(&o.bond);
         paths::ensure_dir(&paths::run_dir())?;
         paths::ensure_dir(&paths::state_dir())?;
         // Values here come from validated configuration (hex bytes, an RFC 1123 host name),
@@ -65,34 +65,28 @@ impl Client for Dhclient {
             text.push_str(&format!("send host-name \"{h}\";\n"));
         }
         std::fs::write(&conf, text).with_context(|| format!("cannot write {conf}"))?;
-        Ok(vec![
-            program()?,
-            "-4".into(),
-            "-d".into(),
-            "-cf".into(),
-            conf,
-            "-pf".into(),
-            pid,
-            "-lf".into(),
-            leases,
-            o.bond.clone(),
-        ])
+        argv(o, "-d")
     }
 
     fn release(&self, o: &Options, _pid: Option<i32>) -> Result<()> {
-        let (conf, pid, leases) = files(&o.bond);
         // `dhclient -r` stops the running one (by its pid file) and sends DHCPRELEASE.
-        run(&[
-            program()?,
-            "-4".into(),
-            "-r".into(),
-            "-cf".into(),
-            conf,
-            "-pf".into(),
-            pid,
-            "-lf".into(),
-            leases,
-            o.bond.clone(),
-        ])
+        run(&argv(o, "-r")?)
     }
+}
+
+/// dhclient's command line with `mode`: `-d` (run in the foreground) or `-r` (release).
+fn argv(o: &Options, mode: &str) -> Result<Vec<String>> {
+    let (conf, pid, leases) = files(&o.bond);
+    Ok(vec![
+        program()?,
+        "-4".into(),
+        mode.into(),
+        "-cf".into(),
+        conf,
+        "-pf".into(),
+        pid,
+        "-lf".into(),
+        leases,
+        o.bond.clone(),
+    ])
 }

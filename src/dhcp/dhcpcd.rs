@@ -65,6 +65,13 @@ impl Client for Dhcpcd {
     fn release(&self, o: &Options, _pid: Option<i32>) -> Result<()> {
         run(&[program()?, "-4".into(), "--release".into(), o.bond.clone()])
     }
+
+    /// With `--persistent` a SIGTERM leaves the address in place and sends nothing, and
+    /// dhcpcd takes its privilege-separation helpers down with it; after a SIGKILL those
+    /// would outlive it, beside the new instance.
+    fn restart_signal(&self) -> nix::sys::signal::Signal {
+        nix::sys::signal::Signal::SIGTERM
+    }
 }
 
 #[cfg(test)]

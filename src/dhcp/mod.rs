@@ -33,6 +33,12 @@ pub trait Client {
     fn command(&self, opts: &Options) -> Result<Vec<String>>;
     /// Releases the lease and unconfigures the address; `pid` is the running client's.
     fn release(&self, opts: &Options, pid: Option<i32>) -> Result<()>;
+    /// The signal that stops the client for a restart with a new MAC while leaving the
+    /// address on the bond and sending nothing to the server. SIGKILL unless the client can
+    /// be told more gently.
+    fn restart_signal(&self) -> nix::sys::signal::Signal {
+        nix::sys::signal::Signal::SIGKILL
+    }
 }
 
 /// Finds a program in the usual system directories (the hooks run with a minimal PATH).
@@ -64,14 +70,7 @@ fn is_executable(p: &Path) -> bool {
 
 /// The client the configuration names, or the first one installed.
 pub fn client_for(kind: &DhcpClient) -> Result<Option<Box<dyn Client>>> {
-    let by_name = |n: &str| -> Option<Box<dyn Client>> {
-        match n {
-            "dhclient" => Some(Box::new(Dhclient)),
-            "dhcpcd" => Some(Box::new(Dhcpcd)),
-            "udhcpc" => Some(Box::new(Udhcpc)),
-            _ => None,
-        }
-    };
+    let by_name = client_by_name;
     let installed = |n: &str| match n {
         "udhcpc" => udhcpc::program().is_some(),
         _ => find_program(n).is_some(),

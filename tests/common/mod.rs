@@ -236,7 +236,6 @@ impl Env {
             .env("HOTBOND_RUN_DIR", &self.run_dir)
             .env("HOTBOND_STATE_DIR", &self.state_dir)
             .env("HOTBOND_SERVICE", "detached")
-            .env("HOTBOND_SETTLE_TIMEOUT_MS", "5000")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

@@ -153,8 +153,10 @@ lease_via() {  # SLAVE: bond0 holds an address leased to its current MAC, and SL
 wlan_ready() {  # wlan0 is a slave of bond0 and authorised
   is_slave wlan0 bond0 && [ "$(sysval /sys/class/net/wlan0/operstate)" = up ]
 }
-hotbond_idle() {  # no hook or settle job of hotbond's running (a late one would blur a trial)
-  ! pgrep -x 'hotbond-(udev|wpa|settle)' && ! systemctl -q is-active hotbond-settle@bond0
+hotbond_idle() {  # no hook of hotbond's running and its bond job, if any, has settled (a late
+  # one would blur a trial)
+  ! pgrep -x 'hotbond-(udev|wpa)' && { ! systemctl -q is-active hotbond-settle@bond0 ||
+    grep -q '"settled": true' /run/hotbond/bond0.json 2>/dev/null; }
 }
 quiet() {  # IMPL : let the set-up's own events die down before the clock starts
   if [ "$1" = hotbond ]; then
@@ -286,10 +288,6 @@ hooks() {
   env -i ACTION=add INTERFACE=eth1 SUBSYSTEM=net "$HOOKMETER" "$HOOK_RUNS" 400 "$udev" | hook_lines udev-add-again
   env -i "$HOOKMETER" "$HOOK_RUNS" 400 "$wpa" wlan0 CONNECTED | hook_lines wpa-connected
   env -i "$HOOKMETER" "$HOOK_RUNS" 400 "$wpa" wlan0 DISCONNECTED | hook_lines wpa-disconnected
-  # the hook alone: the systemctl it runs (to ask for the settle job) replaced by true(1)
-  mkdir -p $B/stub; ln -sf /bin/true $B/stub/systemctl
-  env -i PATH=$B/stub:/usr/sbin:/usr/bin:/sbin:/bin ACTION=add INTERFACE=eth1 SUBSYSTEM=net \
-    "$HOOKMETER" "$HOOK_RUNS" 400 "$udev" | hook_lines udev-add-again-nosystemctl
   # a NIC's first add (enslave) and its remove, by hand, udev's hotbond rule off meanwhile
   hotbond_rule_off
   for i in $(seq 1 "$HOOK_RUNS"); do
@@ -305,7 +303,8 @@ hooks() {
 }
 
 # --- DHCP clients: start -> first packet -> address, before/after hotbond's start-up options ---
-# "after": exactly as hotbond starts the client now (`hotbond exec-dhcp`, on a plain NIC dc0);
+# "after": exactly as hotbond starts the client now (its job `hotbond-settle`, on a plain NIC dc0
+# configured as a one-port "bridge", so that the job finds it ready at once);
 # "before": that same command line without the options that remove the clients' start-up waits
 # (hotbond's command line before it had them). STRIP_ARGS / STRIP_CONF list those options.
 STRIP_ARGS_dhclient="" STRIP_CONF_dhclient="^initial-delay "
@@ -325,7 +324,7 @@ dc_run() {  # CLIENT VARIANT N CMD... : one start, measured by the recorder
   mark "begin:dhcp:$c.$v:$n"
   if [ "$v" = after ]; then
     setsid "$@" > $B/dc-$c-$v-$n.log 2>&1 &
-  else  # the moment of the client's exec, as hotbond exec-dhcp records it for "after"
+  else  # the moment of the client's exec, as hotbond-settle records it for "after"
     setsid bash -c 'printf "%s" "$EPOCHREALTIME" > '$B'/dc-exec; exec "$@"' dc-run "$@" > $B/dc-$c-$v-$n.log 2>&1 &
   fi
   pid=$!
@@ -348,9 +347,9 @@ dhcp_clients() {
   wait_until 10 sh -c '[ "$(cat /sys/class/net/dc0/carrier)" = 1 ]'
   for c in dhclient dhcpcd udhcpc; do
     cfg=$B/dc-$c.toml
-    printf '[[bond]]\nname = "dc0"\n[bond.dhcp]\nclient = "%s"\n[[bond.slave]]\nname = "dcs*"\n' "$c" > $cfg
+    printf '[[bond]]\nname = "dc0"\nkind = "bridge"\n[bond.dhcp]\nclient = "%s"\n[[bond.slave]]\nname = "dcs*"\n' "$c" > $cfg
     chmod 0644 $cfg
-    for n in $(seq 1 "$N"); do dc_run $c after "$n" env HOTBOND_CONFIG=$cfg hotbond exec-dhcp dc0; done
+    for n in $(seq 1 "$N"); do dc_run $c after "$n" env HOTBOND_CONFIG=$cfg hotbond-settle dc0; done
     # the command line hotbond started (its log line "dc0: run ARGV"; "exec" in older versions)
     argv=$(journalctl -q -t hotbond -o cat 2>/dev/null | sed -n -E 's/^dc0: (exec|run) //p' | tail -1)
     if [ -z "$argv" ]; then note "dhcp $c: hotbond's 'dc0: run ...' line not in the journal: 'before' skipped"; continue; fi

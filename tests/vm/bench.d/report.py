@@ -115,7 +115,7 @@ if drows:
     for c in ("dhclient", "dhcpcd", "udhcpc"):
         sp += vals.get(("dhcp", c + ".after.spawn_ms"), [])
     if sp:
-        print("  (before that exec, `hotbond exec-dhcp` itself took %.0f ms (median, %.0f-%.0f)"
+        print("  (before that exec, `hotbond-settle` itself took %.0f ms (median, %.0f-%.0f)"
               " from the shell's fork)" % (statistics.median(sp), min(sp), max(sp)))
     for a in argvs:
         print("  " + a)
@@ -158,7 +158,6 @@ row("settle gate: bond ready -> DHCP client started/signalled, all events (ms)",
     pooled("hotbond", ".exec_ms"), impls=("hotbond",))
 HOOKS = [("udev-add-enslave", "hotbond-udev add, new NIC (enslave)"),
          ("udev-add-again", "hotbond-udev add, NIC already enslaved"),
-         ("udev-add-again-nosystemctl", "the same, its systemctl call replaced by true(1)"),
          ("udev-remove", "hotbond-udev remove"),
          ("wpa-connected", "hotbond-wpa CONNECTED"),
          ("wpa-disconnected", "hotbond-wpa DISCONNECTED"),
@@ -167,6 +166,17 @@ for h, label in HOOKS:
     row("hook %s: wall (ms)" % label, "hook.%s.wall_ms" % h, impls=("hotbond",))
     row("hook %s: peak RSS (KiB)" % label, "hook.%s.self_kb" % h, unit="kib", impls=("hotbond",))
     row("hook %s: peak RSS with children (KiB)" % label, "hook.%s.tree_kb" % h, unit="kib",
+        impls=("hotbond",))
+# the same hooks natively, on the host's kernel (bridge variant in a netns: host-hooks.sh)
+NATIVE = [("udev-add-first", "hotbond-udev add, first NIC (creates the master, starts the job)"),
+          ("udev-add-enslave", "hotbond-udev add, new NIC (enslave)"),
+          ("udev-add-again", "hotbond-udev add, NIC already enslaved"),
+          ("udev-remove", "hotbond-udev remove"),
+          ("wpa-connected", "hotbond-wpa CONNECTED"),
+          ("floor-true", "/bin/true, for scale")]
+for h, label in NATIVE:
+    row("native hook %s: wall (ms)" % label, "hook_native.%s.wall_ms" % h, impls=("hotbond",))
+    row("native hook %s: peak RSS (KiB)" % label, "hook_native.%s.self_kb" % h, unit="kib",
         impls=("hotbond",))
 for b in ("hotbond", "hotbond-udev", "hotbond-wpa", "hotbond-settle"):
     row("release binary %s (KiB)" % b, "size.%s_kib" % b, unit="kib", impls=("hotbond",))
