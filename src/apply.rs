@@ -27,16 +27,45 @@ fn index_of(k: &mut Kernel, name: &str) -> Result<u32> {
 }
 
 /// Applies the plan in order. Hooks call this with the bond's lock held.
+///
+/// One exception to the order: the bond's job is asked for first, and systemd starts it
+/// while the kernel work below goes on (under TCG a systemctl run and a unit start cost
+/// hundreds of milliseconds). The job waits for the bond whatever the order, and one that
+/// finds its bond gone after a rollback just waits for the next.
 pub fn apply(plan: &Plan, cfg: &Config, k: &mut Kernel) -> Result<()> {
+    let mut pending = None;
+    let settle = plan
+        .actions
+        .iter()
+        .find(|a| matches!(a, Action::Settle { .. }));
+    if let Some(a @ Action::Settle { bond }) = settle {
+        crate::info!("{a}");
+        pending = service::ensure_begin(&Job::Settle(bond.clone()))
+            .with_context(|| format!("could not {a}"))?;
+    }
     let mut undo: Vec<Undo> = Vec::new();
     for a in &plan.actions {
+        if matches!(a, Action::Settle { .. }) {
+            continue;
+        }
         crate::info!("{a}");
         if let Err(e) = step(a, cfg, k, &mut undo) {
             rollback(k, undo);
+            if let (Some(p), Some(Action::Settle { bond })) = (pending, settle) {
+                // A job started for a bond the rollback took away again.
+                if !matches!(k.link(bond), Ok(Some(_))) {
+                    p.cancel();
+                } else {
+                    let _ = p.finish();
+                }
+            }
             return Err(e.context(format!("could not {a}")));
         }
     }
-    Ok(())
+    match pending {
+        Some(p) => p.finish(),
+        None => Ok(()),
+    }
 }
 
 fn step(a: &Action, cfg: &Config, k: &mut Kernel, undo: &mut Vec<Undo>) -> Result<()> {
@@ -110,8 +139,9 @@ fn step(a: &Action, cfg: &Config, k: &mut Kernel, undo: &mut Vec<Undo>) -> Resul
         Action::StopBondJobs { bond } => {
             service::stop_nowait(&Job::Settle(bond.clone()))?;
         }
-        // The job watches the bond's link events itself: once it runs, nothing to tell it.
-        Action::Settle { bond } => service::ensure(&Job::Settle(bond.clone()))?,
+        // Asked for by apply() before everything else. The job watches the bond's link
+        // events itself: once it runs, there is nothing to tell it.
+        Action::Settle { .. } => {}
     }
     Ok(())
 }

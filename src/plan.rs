@@ -114,7 +114,7 @@ pub enum Action {
     StopSupplicant {
         iface: String,
     },
-    /// Ask for the settle/DHCP job on the bond (it decides, once the MAC has settled).
+    /// Make sure the bond's job runs (it waits for the MAC to settle and runs DHCP).
     Settle {
         bond: String,
     },
@@ -145,7 +145,7 @@ impl fmt::Display for Action {
             Action::ForgetSlave { iface } => write!(f, "forget slave record of {iface}"),
             Action::StartSupplicant { iface, .. } => write!(f, "start wpa_supplicant on {iface}"),
             Action::StopSupplicant { iface } => write!(f, "stop wpa_supplicant on {iface}"),
-            Action::Settle { bond } => write!(f, "ask for the settle/DHCP job on {bond}"),
+            Action::Settle { bond } => write!(f, "make sure the job of {bond} runs (settle, DHCP)"),
             Action::StopBondJobs { bond } => {
                 write!(f, "stop the settle job and DHCP client of {bond}")
             }

@@ -125,10 +125,78 @@ pub fn start(job: &Job) -> Result<()> {
 /// process of that job) is left alone without asking systemd, which would cost a process
 /// start on every hook. The bond's job sees every link change itself.
 pub fn ensure(job: &Job) -> Result<()> {
-    if running_pid(job).is_some() {
-        return Ok(());
+    match ensure_begin(job)? {
+        Some(p) => p.finish(),
+        None => Ok(()),
     }
-    start(job)
+}
+
+/// A start this process asked for: see [`ensure_begin`].
+pub struct Pending {
+    job: Job,
+    /// `systemctl --no-block start`, still running (systemd backend only).
+    systemctl: Option<std::process::Child>,
+}
+
+impl Pending {
+    /// Waits for the request to be accepted (systemctl returns once systemd queued it).
+    pub fn finish(self) -> Result<()> {
+        let Some(child) = self.systemctl else {
+            return Ok(());
+        };
+        let out = child.wait_with_output().context("cannot run systemctl")?;
+        if !out.status.success() {
+            bail!(
+                "systemctl --no-block start {}: {}",
+                self.job.unit(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(())
+    }
+
+    /// Takes the start back (the work it was for failed and was undone). Under systemd the
+    /// job may not have written its pid file yet, so this asks systemd unconditionally.
+    pub fn cancel(self) {
+        let job = self.job.clone();
+        let systemd = self.systemctl.is_some();
+        let _ = self.finish();
+        if systemd {
+            let _ = fs::remove_file(job.pid_file());
+            let _ = systemctl(&["--no-block", "stop", &job.unit()]);
+        } else {
+            let _ = stop_nowait(&job);
+        }
+    }
+}
+
+/// [`ensure`], split in two so that the caller can do other work while systemd is asked:
+/// under systemd the `systemctl --no-block start` runs in the background until
+/// [`Pending::finish`]. Detached jobs start at once (the pid-file wait keeps twins out).
+/// None when the job runs already.
+pub fn ensure_begin(job: &Job) -> Result<Option<Pending>> {
+    if running_pid(job).is_some() {
+        return Ok(None);
+    }
+    let systemctl = match backend() {
+        Backend::Systemd => Some(
+            Command::new("systemctl")
+                .args(["--no-block", "start", &job.unit()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .context("cannot run systemctl")?,
+        ),
+        Backend::Detached => {
+            start(job)?;
+            None
+        }
+    };
+    Ok(Some(Pending {
+        job: job.clone(),
+        systemctl,
+    }))
 }
 
 /// Stops the job and waits (bounded) until it is gone.

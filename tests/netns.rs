@@ -480,6 +480,9 @@ fn missing_bonding_driver_fails_cleanly() {
     let line = env.hotbond(&["up", "bond0"]).assert_one_line_failure();
     assert!(line.contains("bonding"), "{line}");
     assert_eq!(env.snapshot(), before);
+    // Nothing is left running for the bond that could not be made (its job is asked for
+    // first, and taken back).
+    assert!(env.wait_quiet(SETTLE), "{:?}", env.processes());
 }
 
 #[test]
