@@ -69,6 +69,15 @@ for b in $BINS; do install -m 0755 "$BUILT/$b" "$DESTDIR$BINDIR/$b"; done
 subst() { sed "s|@BINDIR@|$BINDIR|g" "$1" > "$2.tmp" && chmod 0644 "$2.tmp" && mv "$2.tmp" "$2"; }
 subst "$SRC/rules/90-hotbond.rules" "$DESTDIR$RULES"
 for u in $UNITS; do subst "$SRC/rules/$u" "$DESTDIR$UNITDIR/$u"; done
+# An upgrade on the live system: the DHCP clients of the old units (stopped with SIGKILL, so
+# the addresses stay) are taken over by the new bond jobs, started once the units are loaded.
+takeover=
+if [ -z "$DESTDIR" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+  for u in $(systemctl list-units --plain --no-legend 'hotbond-dhcp@*' 2>/dev/null | awk '{print $1}'); do
+    i=${u#hotbond-dhcp@}; takeover="$takeover ${i%.service}"
+    systemctl stop "$u" || true
+  done
+fi
 for u in $OLD_UNITS; do rm -f "$DESTDIR$UNITDIR/$u"; done
 if [ -e "$DESTDIR$CONF" ]; then
   echo "install.sh: keeping existing $CONF"
@@ -81,4 +90,5 @@ else
   install -m 0644 "$SRC/conf/hotbond.toml" "$DESTDIR$CONF"
 fi
 reload
+for i in $takeover; do systemctl start "hotbond-settle@$i.service" || true; done
 echo "hotbond installed to $DESTDIR$BINDIR; edit $CONF, then check it with: hotbond check"

@@ -40,8 +40,12 @@ pub fn apply(plan: &Plan, cfg: &Config, k: &mut Kernel) -> Result<()> {
         .find(|a| matches!(a, Action::Settle { .. }));
     if let Some(a @ Action::Settle { bond }) = settle {
         crate::info!("{a}");
+        // A job that cannot be started does not undo the kernel work: the next event of the
+        // bond asks again.
         pending = service::ensure_begin(&Job::Settle(bond.clone()))
-            .with_context(|| format!("could not {a}"))?;
+            .map_err(|e| crate::warn!("could not {a}: {e:#}"))
+            .ok()
+            .flatten();
     }
     let mut undo: Vec<Undo> = Vec::new();
     for a in &plan.actions {
@@ -62,10 +66,10 @@ pub fn apply(plan: &Plan, cfg: &Config, k: &mut Kernel) -> Result<()> {
             return Err(e.context(format!("could not {a}")));
         }
     }
-    match pending {
-        Some(p) => p.finish(),
-        None => Ok(()),
+    if let Some(Err(e)) = pending.map(|p| p.finish()) {
+        crate::warn!("could not start the bond's job: {e:#}");
     }
+    Ok(())
 }
 
 fn step(a: &Action, cfg: &Config, k: &mut Kernel, undo: &mut Vec<Undo>) -> Result<()> {

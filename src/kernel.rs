@@ -496,7 +496,7 @@ impl LinkEvents {
         pid: Option<i32>,
     ) -> Result<Vec<String>> {
         use std::os::fd::AsRawFd;
-        let ms = match deadline {
+        let mut ms = match deadline {
             None => -1,
             Some(d) => d
                 .saturating_duration_since(Instant::now())
@@ -509,6 +509,11 @@ impl LinkEvents {
                 Some(p) => (unsafe { libc::syscall(libc::SYS_pidfd_open, p, 0) }) as i32,
                 None => -1,
             };
+            if pid.is_some() && pidfd < 0 && !(0..=1000).contains(&ms) {
+                // No pidfd (a kernel before 5.3, a seccomp filter): look at the process
+                // again within a second rather than miss its exit until the next event.
+                ms = 1000;
+            }
             let mut fds = [
                 libc::pollfd {
                     fd: self.sock.as_raw_fd(),

@@ -313,6 +313,10 @@ pub fn plan(event: &Event, cfg: &Config, obs: &Observed) -> Plan {
                 actions,
             }
         }
+        // No bond (taken down meanwhile): nothing to wait for, and no job to start.
+        Event::Disconnected(_) if obs.master.is_none() => Plan::nothing(format!(
+            "{iface} lost its association; {bname} does not exist"
+        )),
         Event::Disconnected(_) => Plan {
             reason: format!("{iface} lost its association: {bname} may fail over"),
             actions: vec![Action::Settle { bond: bname }],
@@ -853,6 +857,17 @@ name = "enx*"
         assert_eq!(
             actions(Event::Disconnected("wlp2s0".into()), &cfg(), &obs),
             vec![settle("bond0")]
+        );
+    }
+
+    #[test]
+    fn disconnected_after_the_bond_is_gone_starts_nothing() {
+        // `hotbond down` stops the supplicant after deleting nothing yet, but its last
+        // DISCONNECTED may run after the bond is gone: it must not start the bond's job again.
+        let obs = present(link(5, "wlp2s0", true, None), true, true, None, true);
+        assert_eq!(
+            actions(Event::Disconnected("wlp2s0".into()), &cfg(), &obs),
+            vec![]
         );
     }
 

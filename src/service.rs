@@ -4,6 +4,7 @@
 //! same command line, from [`Job::argv`].
 
 use std::fs;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -290,14 +291,25 @@ fn running_pid(job: &Job) -> Option<i32> {
         return None;
     }
     let sid = nix::unistd::getsid(Some(Pid::from_raw(pid))).ok()?;
-    let argv0 = job.argv().into_iter().next().unwrap_or_default();
-    let prog = Path::new(&argv0)
-        .file_name()?
-        .to_string_lossy()
-        .into_owned();
-    let comm = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
-    // comm is cut to 15 bytes.
-    let same = prog.as_bytes().starts_with(comm.trim_end().as_bytes());
+    // Same program (by name: the installed path may differ from the running one's) and the
+    // same arguments (the bond or interface).
+    let want = job.argv();
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let have: Vec<&[u8]> = cmdline
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .collect();
+    let name = |a: &[u8]| {
+        Path::new(std::ffi::OsStr::from_bytes(a))
+            .file_name()
+            .map(|n| n.to_owned())
+    };
+    let same = have.len() == want.len()
+        && name(have[0]) == name(want[0].as_bytes())
+        && have[1..]
+            .iter()
+            .zip(&want[1..])
+            .all(|(h, w)| *h == w.as_bytes());
     (sid.as_raw() == pid && same).then_some(pid)
 }
 
@@ -306,6 +318,8 @@ fn wait_exit(pid: i32, deadline: Instant) {
     // SAFETY: plain syscall; the returned fd is closed below.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
     if fd < 0 {
+        // No pidfd (a kernel before 5.3, a seccomp filter): poll, gently.
+        std::thread::sleep(Duration::from_millis(20));
         return;
     }
     let ms = deadline

@@ -25,13 +25,16 @@ use crate::lock;
 use crate::service::{self, Job};
 use crate::state::{self, BondRecord, DhcpRecord};
 
-/// The active slave and the MAC: what must not change during the debounce window.
-type Fingerprint = (Option<String>, Option<[u8; 6]>);
+/// The master's ifindex (a bond deleted and made again is another interface), the active
+/// slave and the MAC: what must not change during the debounce window.
+type Fingerprint = (Option<u32>, Option<String>, Option<[u8; 6]>);
 
 /// Is the master ready for DHCP? Pure, for tests.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Readiness {
     pub ready: bool,
+    /// The master's ifindex, when it exists.
+    pub index: Option<u32>,
     pub active: Option<String>,
     pub mac: Option<[u8; 6]>,
     pub reason: String,
@@ -41,6 +44,7 @@ impl Readiness {
     fn not(reason: String) -> Readiness {
         Readiness {
             ready: false,
+            index: None,
             active: None,
             mac: None,
             reason,
@@ -49,11 +53,18 @@ impl Readiness {
 
     /// What must stay the same for the debounce window.
     fn fingerprint(&self) -> Fingerprint {
-        (self.active.clone(), self.mac)
+        (self.index, self.active.clone(), self.mac)
     }
 }
 
 pub fn assess(kind: &Kind, master: Option<&Link>, active: Option<&Link>) -> Readiness {
+    Readiness {
+        index: master.map(|m| m.index),
+        ..assess_master(kind, master, active)
+    }
+}
+
+fn assess_master(kind: &Kind, master: Option<&Link>, active: Option<&Link>) -> Readiness {
     let Some(m) = master else {
         return Readiness::not("the master does not exist".into());
     };
@@ -64,6 +75,7 @@ pub fn assess(kind: &Kind, master: Option<&Link>, active: Option<&Link>) -> Read
         return if m.oper_up() {
             Readiness {
                 ready: true,
+                index: None,
                 active: None,
                 mac: m.mac,
                 reason: format!("{} is up", m.name),
@@ -89,6 +101,7 @@ pub fn assess(kind: &Kind, master: Option<&Link>, active: Option<&Link>) -> Read
     }
     Readiness {
         ready: true,
+        index: None,
         active: Some(a.name.clone()),
         mac: m.mac,
         reason: format!(
@@ -149,10 +162,23 @@ fn env_ms(name: &str, default: u64) -> Duration {
     )
 }
 
-/// The DHCP client this job runs, and the MAC the bond had when it started.
+/// The DHCP client this job runs, and the bond (ifindex, MAC) it was started on.
 struct Running {
     child: Child,
+    index: Option<u32>,
     mac: String,
+    /// How to stop it without unconfiguring the address (see `Client::restart_signal`).
+    stop: Signal,
+}
+
+/// A job that fails takes its client with it: a client nobody watches would keep speaking
+/// for a MAC the bond may no longer have.
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = kill(Pid::from_raw(self.child.id() as i32), self.stop);
+        }
+    }
 }
 
 /// The job's main loop. Returns when the DHCP client ends by itself (a release by
@@ -182,24 +208,38 @@ pub fn run(bond_name: &str) -> Result<()> {
     let mut stable: Option<(Instant, Fingerprint)> = None;
     let mut decided: Option<Fingerprint> = None;
     let mut last_reason = String::new();
+    let program = argv.first().cloned().unwrap_or_default();
     loop {
         if let Some(r) = running.as_mut() {
-            if let Some(st) = r.child.try_wait()? {
-                // Told to stop (a release by `hotbond down` sends SIGTERM, dhcpcd exits 0),
-                // or its bond is gone: the job's work is over, and it ends cleanly so that
-                // systemd does not start it again and take a new lease.
-                if st.success()
-                    || st.signal() == Some(libc::SIGTERM)
-                    || k.link(bond_name)?.is_none()
-                {
-                    crate::info!("{bond_name}: {} ended ({st})", argv[0]);
+            let exited = r
+                .child
+                .try_wait()
+                .with_context(|| format!("{bond_name}: cannot wait for {program}"))?;
+            if let Some(st) = exited {
+                running = None;
+                if k.link(bond_name)?.is_none() {
+                    // Its bond is gone: wait for the next one.
+                    crate::info!("{bond_name}: {program} ended ({st}) with its bond");
+                } else if st.success() || st.signal() == Some(libc::SIGTERM) {
+                    // Told to stop (a release by `hotbond down` sends SIGTERM, dhcpcd exits
+                    // 0): the job's work is over, and it ends cleanly so that systemd does
+                    // not start it again and take a new lease.
+                    crate::info!("{bond_name}: {program} ended ({st})");
                     return Ok(());
+                } else {
+                    anyhow::bail!("{bond_name}: {program} exited ({st})");
                 }
-                anyhow::bail!("{bond_name}: {} exited ({st})", argv[0]);
             }
         }
+        let r = observe(&mut k, &bond)
+            .with_context(|| format!("{bond_name}: cannot read its state"))?;
+        if let Some(old) = running.take_if(|x| x.index != r.index) {
+            // The bond was deleted (and maybe made again, a new interface): the client
+            // speaks for an interface that is gone.
+            crate::info!("{bond_name}: the bond is gone or new: stopping its DHCP client");
+            stop_client(old);
+        }
         let child_pid = running.as_ref().map(|r| r.child.id() as i32);
-        let r = observe(&mut k, &bond)?;
         let now = Instant::now();
         if !r.ready {
             stable = None;
@@ -238,6 +278,10 @@ pub fn run(bond_name: &str) -> Result<()> {
         }
         let mac = r.mac.map(|m| fmt_mac(&m)).unwrap_or_default();
         let started_mac = running.as_ref().map(|x| x.mac.clone());
+        let stop = client
+            .as_ref()
+            .map(|c| c.restart_signal())
+            .unwrap_or(Signal::SIGKILL);
         let action = match decide_dhcp(
             client.is_some(),
             running.is_some(),
@@ -247,7 +291,7 @@ pub fn run(bond_name: &str) -> Result<()> {
             DhcpDecision::Nothing => "none",
             DhcpDecision::Keep => "kept",
             DhcpDecision::Start => {
-                running = Some(spawn_client(bond_name, client.as_deref(), &argv, &mac)?);
+                running = Some(spawn_client(bond_name, client.as_deref(), &argv, &r, stop)?);
                 "started"
             }
             DhcpDecision::Reacquire => {
@@ -256,10 +300,9 @@ pub fn run(bond_name: &str) -> Result<()> {
                 // step: the address stays). With the stable client identifier the server hands back
                 // the same address.
                 if let Some(old) = running.take() {
-                    let sig = client.as_ref().map(|c| c.restart_signal());
-                    stop_client(old, sig.unwrap_or(Signal::SIGKILL));
+                    stop_client(old);
                 }
-                running = Some(spawn_client(bond_name, client.as_deref(), &argv, &mac)?);
+                running = Some(spawn_client(bond_name, client.as_deref(), &argv, &r, stop)?);
                 crate::info!(
                     "{bond_name}: DHCP client was started with {}, bond now has {mac}: re-acquiring",
                     started_mac.as_deref().unwrap_or("?")
@@ -283,34 +326,41 @@ fn spawn_client(
     bond_name: &str,
     client: Option<&dyn Client>,
     argv: &[String],
-    mac: &str,
+    on: &Readiness,
+    stop: Signal,
 ) -> Result<Running> {
     let name = client.map(|c| c.name()).unwrap_or_default();
+    let mac = on.mac.map(|m| fmt_mac(&m)).unwrap_or_default();
+    let Some(program) = argv.first() else {
+        anyhow::bail!("{bond_name}: no DHCP client command");
+    };
     crate::info!("{bond_name}: run {}", argv.join(" "));
-    let child = Command::new(&argv[0])
+    let child = Command::new(program)
         .args(&argv[1..])
         .stdin(Stdio::null())
         .spawn()
-        .with_context(|| format!("cannot start {}", argv[0]))?;
+        .with_context(|| format!("cannot start {program}"))?;
     state::write_dhcp(
         bond_name,
         &DhcpRecord {
             client: name.to_string(),
-            mac: mac.to_string(),
+            mac: mac.clone(),
             pid: Some(child.id() as i32),
             updated_unix_ms: state::now_ms(),
         },
     )?;
     Ok(Running {
         child,
-        mac: mac.to_string(),
+        index: on.index,
+        mac,
+        stop,
     })
 }
 
-/// Stops the client with `sig` and reaps it; SIGKILL if it has not gone within 5 s.
-fn stop_client(mut old: Running, sig: Signal) {
+/// Stops the client with its stop signal and reaps it; SIGKILL if it has not gone within 5 s.
+fn stop_client(mut old: Running) {
     let pid = Pid::from_raw(old.child.id() as i32);
-    let _ = kill(pid, sig);
+    let _ = kill(pid, old.stop);
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
         if !matches!(old.child.try_wait(), Ok(None)) {
@@ -325,10 +375,17 @@ fn stop_client(mut old: Running, sig: Signal) {
 /// A client recorded by an earlier job that is still running (that job died without its
 /// process group, e.g. killed alone): this job starts its own, and there must be one.
 fn stop_stray_client(bond_name: &str) {
-    if let Some(pid) = state::read_dhcp(bond_name).and_then(|d| d.live_pid()) {
+    let Some(rec) = state::read_dhcp(bond_name) else {
+        return;
+    };
+    if let Some(pid) = rec.live_pid(bond_name) {
         crate::info!("{bond_name}: stopping the DHCP client an earlier job left ({pid})");
-        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        let sig = dhcp::client_by_name(&rec.client)
+            .map(|c| c.restart_signal())
+            .unwrap_or(Signal::SIGKILL);
+        let _ = kill(Pid::from_raw(pid), sig);
         service::wait_gone(pid, Duration::from_secs(5));
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
     }
 }
 
@@ -355,7 +412,7 @@ pub fn release_dhcp(bond: &Bond) -> Result<()> {
         return Ok(());
     };
     let opts = dhcp::options(bond)?;
-    let pid = rec.live_pid();
+    let pid = rec.live_pid(name);
     if pid.is_none() {
         crate::info!("{name}: no DHCP client running, nothing to release");
         return Ok(());
@@ -413,6 +470,21 @@ mod tests {
         );
         assert!(r.ready);
         assert_eq!(r.active.as_deref(), Some("wlan0"));
+    }
+
+    #[test]
+    fn a_bond_made_again_is_a_new_fingerprint() {
+        // Same slave, same MAC, but another interface: its client must be a new one.
+        let mut first = link("bond0", 7, "up");
+        first.index = 4;
+        let mut again = first.clone();
+        again.index = 9;
+        let wlan = link("wlan0", 7, "up");
+        let a = assess(&Kind::Bond, Some(&first), Some(&wlan));
+        let b = assess(&Kind::Bond, Some(&again), Some(&wlan));
+        assert!(a.ready && b.ready);
+        assert_eq!(a.index, Some(4));
+        assert_ne!(a.fingerprint(), b.fingerprint());
     }
 
     #[test]

@@ -80,13 +80,19 @@ impl DhcpRecord {
     /// The client's pid while that process still runs the recorded client (the DHCP job
     /// records its child's pid); asking here costs a /proc read instead of a `systemctl`
     /// run on the settle job's critical path.
-    pub fn live_pid(&self) -> Option<i32> {
+    pub fn live_pid(&self, bond: &str) -> Option<i32> {
         let pid = self.pid.filter(|p| *p > 0)?;
         let comm = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
         let comm = comm.trim();
         // busybox applets show as "busybox" or as the applet's name.
         let ok = comm == self.client || (self.client == "udhcpc" && comm == "busybox");
-        ok.then_some(pid)
+        // A recycled pid could be another bond's client: its command line names the bond
+        // (as an argument; dhcpcd rewrites its title to "dhcpcd: bond0 [ip4]").
+        let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let for_bond = cmdline
+            .split(|b| *b == 0 || *b == b' ')
+            .any(|a| a == bond.as_bytes());
+        (ok && for_bond).then_some(pid)
     }
 }
 

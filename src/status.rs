@@ -97,7 +97,7 @@ pub fn bond_status(k: &mut Kernel, cfg: &Config, bond: &Bond) -> Result<BondStat
         None => Vec::new(),
     };
     let dhcp = state::read_dhcp(name).map(|d| {
-        let pid = d.live_pid();
+        let pid = d.live_pid(name);
         DhcpStatus {
             running: pid.is_some(),
             pid,

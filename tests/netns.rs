@@ -714,15 +714,16 @@ fn dhcp_env() -> Option<Env> {
     );
     let mut env = Env::new("hotbond.toml", &config)?;
     let log = env.dir.join("dhcpcd.log");
-    // hotbond recognises its running client by the process name, so the fake's long-running
-    // part is a copy of sleep(1) named dhcpcd.
+    // hotbond recognises its running client by the process name and the bond in its command
+    // line, so the fake's long-running part is a copy of sleep(1) named dhcpcd, titled as
+    // dhcpcd titles itself.
     let real = env.dir.join("real");
     std::fs::create_dir_all(&real).ok()?;
     std::fs::copy("/bin/sleep", real.join("dhcpcd")).ok()?;
     env.fake_program(
         "dhcpcd",
         &format!(
-            "#!/bin/sh\ncase \"$*\" in *--release*) echo \"release $*\" >> {log}; exit 0;; esac\necho \"$$ $*\" >> {log}\nexec {real}/dhcpcd 60\n",
+            "#!/bin/bash\ncase \"$*\" in *--release*) echo \"release $*\" >> {log}; exit 0;; esac\necho \"$$ $*\" >> {log}\nexec -a 'dhcpcd: br0 [ip4]' {real}/dhcpcd 60\n",
             log = log.display(),
             real = real.display()
         ),
@@ -730,13 +731,14 @@ fn dhcp_env() -> Option<Env> {
     Some(env)
 }
 
-/// The DHCP clients running in the namespace (the fake's `real/dhcpcd 60`).
+/// The DHCP clients running in the namespace (the fake's `dhcpcd: br0 [ip4] 60`).
 fn dhcp_clients(env: &Env) -> Vec<i32> {
+    const TITLE: &[u8] = b"dhcpcd: br0 [ip4]\x0060";
     env.processes()
         .into_iter()
         .filter(|p| {
             std::fs::read(format!("/proc/{p}/cmdline"))
-                .is_ok_and(|c| c.windows(14).any(|w| w == b"real/dhcpcd\x0060"))
+                .is_ok_and(|c| c.windows(TITLE.len()).any(|w| w == TITLE))
         })
         .collect()
 }
