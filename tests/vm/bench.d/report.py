@@ -156,28 +156,32 @@ row("settle overhead: bond0.json settle_overhead_ms, all events (ms)",
     pooled("hotbond", ".settle_ms"), impls=("hotbond",))
 row("settle gate: bond ready -> DHCP client started/signalled, all events (ms)",
     pooled("hotbond", ".exec_ms"), impls=("hotbond",))
-HOOKS = [("udev-add-enslave", "hotbond-udev add, new NIC (enslave)"),
-         ("udev-add-again", "hotbond-udev add, NIC already enslaved"),
-         ("udev-remove", "hotbond-udev remove"),
-         ("wpa-connected", "hotbond-wpa CONNECTED"),
-         ("wpa-disconnected", "hotbond-wpa DISCONNECTED"),
-         ("floor-true", "/bin/true, for scale")]
-for h, label in HOOKS:
-    row("hook %s: wall (ms)" % label, "hook.%s.wall_ms" % h, impls=("hotbond",))
-    row("hook %s: peak RSS (KiB)" % label, "hook.%s.self_kb" % h, unit="kib", impls=("hotbond",))
-    row("hook %s: peak RSS with children (KiB)" % label, "hook.%s.tree_kb" % h, unit="kib",
-        impls=("hotbond",))
-# the same hooks natively, on the host's kernel (bridge variant in a netns: host-hooks.sh)
-NATIVE = [("udev-add-first", "hotbond-udev add, first NIC (creates the master, starts the job)"),
-          ("udev-add-enslave", "hotbond-udev add, new NIC (enslave)"),
-          ("udev-add-again", "hotbond-udev add, NIC already enslaved"),
-          ("udev-remove", "hotbond-udev remove"),
-          ("wpa-connected", "hotbond-wpa CONNECTED"),
-          ("floor-true", "/bin/true, for scale")]
-for h, label in NATIVE:
-    row("native hook %s: wall (ms)" % label, "hook_native.%s.wall_ms" % h, impls=("hotbond",))
-    row("native hook %s: peak RSS (KiB)" % label, "hook_native.%s.self_kb" % h, unit="kib",
-        impls=("hotbond",))
+LABELS = {"udev-add-first": "hotbond-udev add, first NIC (creates the master, starts the job)",
+          "udev-add-enslave": "hotbond-udev add, new NIC (enslave)",
+          "udev-add-again": "hotbond-udev add, NIC already enslaved",
+          "udev-remove": "hotbond-udev remove",
+          "wpa-connected": "hotbond-wpa CONNECTED",
+          "wpa-disconnected": "hotbond-wpa DISCONNECTED",
+          "floor-true": "/bin/true, for scale"}
+
+
+def hook_rows(title, metric, hooks, children):
+    for h in hooks:
+        label = "%s %s" % (title, LABELS[h])
+        row("%s: wall (ms)" % label, "%s.%s.wall_ms" % (metric, h), impls=("hotbond",))
+        row("%s: peak RSS (KiB)" % label, "%s.%s.self_kb" % (metric, h), unit="kib",
+            impls=("hotbond",))
+        if children:
+            row("%s: peak RSS with children (KiB)" % label, "%s.%s.tree_kb" % (metric, h),
+                unit="kib", impls=("hotbond",))
+
+
+# in the guest, under TCG; then natively on the host's kernel (bridge variant in a netns:
+# host-hooks.sh), where the hooks wait for no child
+hook_rows("hook", "hook", ["udev-add-enslave", "udev-add-again", "udev-remove", "wpa-connected",
+                           "wpa-disconnected", "floor-true"], True)
+hook_rows("native hook", "hook_native", ["udev-add-first", "udev-add-enslave", "udev-add-again",
+                                         "udev-remove", "wpa-connected", "floor-true"], False)
 for b in ("hotbond", "hotbond-udev", "hotbond-wpa", "hotbond-settle"):
     row("release binary %s (KiB)" % b, "size.%s_kib" % b, unit="kib", impls=("hotbond",))
 
