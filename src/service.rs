@@ -109,19 +109,6 @@ fn systemctl(args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// Starts the job unless it runs already. Does not wait for it (hooks must return fast).
-pub fn start(job: &Job) -> Result<()> {
-    match backend() {
-        Backend::Systemd => systemctl(&["--no-block", "start", &job.unit()]),
-        Backend::Detached => {
-            if is_active(job) {
-                return Ok(());
-            }
-            spawn_detached(job)
-        }
-    }
-}
-
 /// Makes sure the job runs, cheaply: a job that runs already (its pid file names a live
 /// process of that job) is left alone without asking systemd, which would cost a process
 /// start on every hook. The bond's job sees every link change itself.
@@ -190,7 +177,7 @@ pub fn ensure_begin(job: &Job) -> Result<Option<Pending>> {
                 .context("cannot run systemctl")?,
         ),
         Backend::Detached => {
-            start(job)?;
+            spawn_detached(job)?;
             None
         }
     };
@@ -244,18 +231,6 @@ pub fn stop_nowait(job: &Job) -> Result<()> {
             let _ = fs::remove_file(job.pid_file());
             Ok(())
         }
-    }
-}
-
-pub fn is_active(job: &Job) -> bool {
-    match backend() {
-        Backend::Systemd => Command::new("systemctl")
-            .args(["is-active", "--quiet", &job.unit()])
-            .stdin(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false),
-        Backend::Detached => running_pid(job).is_some(),
     }
 }
 
