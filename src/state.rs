@@ -21,7 +21,8 @@ pub struct BondRecord {
     pub mac: Option<String>,
     /// Why it is (not) settled, in words.
     pub reason: String,
-    /// What the settle job did with the DHCP client: "started", "reacquired", "kept", "none".
+    /// What the settle job did with the DHCP client: "started", "reacquired", "kept", "none",
+    /// or "waiting" (not settled; `reason` says why).
     pub dhcp_action: String,
     /// Milliseconds from the last link change that made the bond ready to the DHCP action.
     pub settle_overhead_ms: Option<u64>,
@@ -77,9 +78,8 @@ pub fn read_dhcp(bond: &str) -> Option<DhcpRecord> {
 }
 
 impl DhcpRecord {
-    /// The client's pid while that process still runs the recorded client (the DHCP job
-    /// records its child's pid); asking here costs a /proc read instead of a `systemctl`
-    /// run on the settle job's critical path.
+    /// The client's pid while that process still runs the recorded client for `bond` (the
+    /// settle job records its child's pid); asking costs two /proc reads, no `systemctl`.
     pub fn live_pid(&self, bond: &str) -> Option<i32> {
         let pid = self.pid.filter(|p| *p > 0)?;
         let comm = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
