@@ -3,7 +3,7 @@
 //! up/down with the settle job, bad input (names, configuration), the missing bonding
 //! driver, rollback of a failed enslave, `hotbond down`/`up`, the seed's network.conf, and
 //! the settle job's DHCP client (a fake `dhcpcd` on PATH): exactly one, replaced when the
-//! master's MAC changes, released by `hotbond down`.
+//! master's MAC changes or the master is made again, released by `hotbond down`.
 //!
 //! This host's kernel has veth and bridges but no bonding driver: the bond itself is proven
 //! in the VM test bed; here a bond-kind configuration must fail cleanly.
@@ -815,6 +815,36 @@ fn one_job_and_client(env: &Env) {
         dhcp_clients(env).len() == 1 && settle_jobs(env).len() == 1 && env.processes().len() == 2
     });
     assert!(ok, "expected one job and one client: {:?}", env.processes());
+}
+
+/// The master deleted behind hotbond's back (no `remove` hook ran) and made again by the next
+/// plug: the same port and MAC, but another interface. The job that outlived it must not keep
+/// the old client, which speaks for an interface that is gone.
+#[test]
+fn a_master_made_again_gets_a_new_dhcp_client() {
+    let Some(env) = dhcp_env() else { return };
+    env.veth("hbv0", "hbp0", None);
+    env.udev("add", "hbv0").assert_ok();
+    env.wait_settled("br0", true, SETTLE);
+    one_job_and_client(&env);
+    let first = dhcp_clients(&env)[0];
+    let job = one_settle_job(&env);
+
+    env.ip(&["link", "del", "br0"]);
+    assert!(
+        common::wait_for(SETTLE, || dhcp_clients(&env).is_empty()),
+        "the client of the deleted br0 should be stopped: {:?}",
+        env.processes()
+    );
+    env.udev("add", "hbv0").assert_ok();
+    env.wait_settled("br0", true, SETTLE);
+    one_job_and_client(&env);
+    let clients = dhcp_clients(&env);
+    assert_ne!(clients[0], first, "a new client for the new br0");
+    assert_eq!(one_settle_job(&env), job, "the same job");
+    let st = env.status("br0");
+    assert_eq!(st["dhcp"]["pid"], clients[0], "{st:#}");
+    assert_eq!(st["dhcp"]["running"], true, "{st:#}");
 }
 
 #[test]
