@@ -99,10 +99,14 @@ fn systemctl(args: &[&str]) -> Result<()> {
         .stdin(Stdio::null())
         .output()
         .context("cannot run systemctl")?;
+    systemctl_outcome(&args.join(" "), &out)
+}
+
+/// systemctl's exit, as a one-line error with what it said.
+fn systemctl_outcome(args: &str, out: &std::process::Output) -> Result<()> {
     if !out.status.success() {
         bail!(
-            "systemctl {}: {}",
-            args.join(" "),
+            "systemctl {args}: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
@@ -133,14 +137,7 @@ impl Pending {
             return Ok(());
         };
         let out = child.wait_with_output().context("cannot run systemctl")?;
-        if !out.status.success() {
-            bail!(
-                "systemctl --no-block start {}: {}",
-                self.job.unit(),
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        Ok(())
+        systemctl_outcome(&format!("--no-block start {}", self.job.unit()), &out)
     }
 
     /// Takes the start back (the work it was for failed and was undone). Under systemd the

@@ -181,8 +181,8 @@ impl Drop for Running {
     }
 }
 
-/// The job's main loop. Returns when the DHCP client ends by itself (a release by
-/// `hotbond down`) or the bond is gone with it; otherwise runs until it is stopped.
+/// The job's main loop. Returns when the DHCP client ends by itself while its bond exists (a
+/// release by `hotbond down`); otherwise runs until it is stopped.
 pub fn run(bond_name: &str) -> Result<()> {
     crate::ifname::IfName::new(bond_name)?;
     service::write_own_pid_file(&Job::Settle(bond_name.to_string()))?;
@@ -196,6 +196,10 @@ pub fn run(bond_name: &str) -> Result<()> {
         Some(c) => c.command(&dhcp::options(&bond)?)?,
         None => Vec::new(),
     };
+    let stop = client
+        .as_ref()
+        .map(|c| c.restart_signal())
+        .unwrap_or(Signal::SIGKILL);
     // Debounce: long enough to coalesce one failover's burst of link events, short enough
     // to be invisible next to DHCP itself.
     let debounce = env_ms("HOTBOND_SETTLE_DEBOUNCE_MS", 20);
@@ -278,10 +282,6 @@ pub fn run(bond_name: &str) -> Result<()> {
         }
         let mac = r.mac.map(|m| fmt_mac(&m)).unwrap_or_default();
         let started_mac = running.as_ref().map(|x| x.mac.clone());
-        let stop = client
-            .as_ref()
-            .map(|c| c.restart_signal())
-            .unwrap_or(Signal::SIGKILL);
         let action = match decide_dhcp(
             client.is_some(),
             running.is_some(),
