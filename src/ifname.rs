@@ -49,6 +49,10 @@ fn name_problem(name: &str) -> Option<String> {
     if name == "." || name == ".." {
         return Some("is reserved".into());
     }
+    // Programs hotbond runs (dhclient, wpa_cli, ip) would take such a name for an option.
+    if name.starts_with('-') {
+        return Some("starts with '-'".into());
+    }
     chars_problem(name)
 }
 
@@ -314,6 +318,9 @@ mod tests {
             r#"invalid interface name "1234567890123456": is 16 bytes long, the limit is 15"#
         );
         assert_eq!(err("."), r#"invalid interface name ".": is reserved"#);
+        // dhclient would read a bond named "-r" as its release flag.
+        assert_eq!(err("-r"), r#"invalid interface name "-r": starts with '-'"#);
+        assert!(err("-").contains("starts with '-'"));
         assert_eq!(err(".."), r#"invalid interface name "..": is reserved"#);
         assert_eq!(err("a/b"), r#"invalid interface name "a/b": contains '/'"#);
         assert_eq!(
