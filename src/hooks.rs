@@ -5,7 +5,7 @@
 use anyhow::{bail, Result};
 
 use crate::config::Config;
-use crate::ifname::IfName;
+use crate::ifname::{shown, IfName};
 use crate::kernel::{self, Kernel};
 use crate::plan::{self, Event, MasterState, Observed, Plan};
 use crate::{apply, lock, state};
@@ -92,11 +92,15 @@ pub fn udev(action: &str, iface: &str) -> Result<()> {
     let event = match action {
         "add" => Event::Add(iface.to_string()),
         "remove" => Event::Remove(iface.to_string()),
+        // The name is not validated yet: logged escaped and cut.
         "change" | "move" | "bind" | "unbind" => {
-            crate::debug!("{iface}: udev {action} ignored");
+            crate::debug!("{}: udev {action} ignored", shown(iface));
             return Ok(());
         }
-        other => bail!("unknown udev action {other:?} (expected add or remove)"),
+        other => bail!(
+            "unknown udev action {} (expected add or remove)",
+            shown(other)
+        ),
     };
     IfName::new(iface)?;
     let cfg = Config::load()?;
@@ -109,7 +113,7 @@ pub fn wpa(iface: &str, what: &str) -> Result<()> {
         "CONNECTED" => Event::Connected(iface.to_string()),
         "DISCONNECTED" => Event::Disconnected(iface.to_string()),
         other => {
-            crate::debug!("{iface}: wpa_cli event {other} ignored");
+            crate::debug!("{}: wpa_cli event {} ignored", shown(iface), shown(other));
             return Ok(());
         }
     };

@@ -25,7 +25,7 @@ impl IfName {
     /// Validates `name`; the error says which rule it breaks.
     pub fn new(name: &str) -> Result<IfName> {
         if let Some(why) = name_problem(name) {
-            bail!("invalid interface name {name:?}: {why}");
+            bail!("invalid interface name {}: {why}", shown(name));
         }
         Ok(IfName(name.to_owned()))
     }
@@ -33,6 +33,39 @@ impl IfName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// How many characters of an untrusted name `shown` keeps.
+pub const SHOWN_MAX_CHARS: usize = 64;
+
+/// An untrusted name (from udev, wpa_cli, a command line) made safe for one log line:
+/// quoted, `"` and `\` escaped, control characters as `\xNN` (or `\u{N}`), and cut to
+/// [`SHOWN_MAX_CHARS`] characters followed by `...`, so neither a newline nor a huge
+/// name can forge or flood log lines.
+pub fn shown(name: &str) -> String {
+    use fmt::Write as _;
+    let mut out = String::from("\"");
+    for (i, c) in name.chars().enumerate() {
+        if i == SHOWN_MAX_CHARS {
+            out.push_str("...");
+            break;
+        }
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() && (c as u32) < 0x100 => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Why `name` is not a valid interface name, or None if it is.
@@ -123,7 +156,7 @@ impl TryFrom<String> for IfName {
 
     fn try_from(s: String) -> Result<IfName> {
         if let Some(why) = name_problem(&s) {
-            bail!("invalid interface name {s:?}: {why}");
+            bail!("invalid interface name {}: {why}", shown(&s));
         }
         Ok(IfName(s))
     }
@@ -329,18 +362,31 @@ mod tests {
         );
         assert_eq!(
             err("a\tb"),
-            r#"invalid interface name "a\tb": contains whitespace"#
+            r#"invalid interface name "a\x09b": contains whitespace"#
         );
         assert_eq!(
             err("a\0b"),
-            r#"invalid interface name "a\0b": contains a NUL byte"#
+            r#"invalid interface name "a\x00b": contains a NUL byte"#
         );
         assert_eq!(
             err("a\x07b"),
-            r#"invalid interface name "a\u{7}b": contains a control character"#
+            r#"invalid interface name "a\x07b": contains a control character"#
         );
         // The limit is in bytes, as in the kernel, not in characters.
         assert!(err("ééééééééé").contains("18 bytes long"));
+    }
+
+    #[test]
+    fn shown_names_stay_on_one_short_line() {
+        assert_eq!(shown("eth0"), r#""eth0""#);
+        assert_eq!(shown("a\nhotbond: x"), r#""a\x0ahotbond: x""#);
+        assert_eq!(shown("q\"\\\x7f"), r#""q\"\\\x7f""#);
+        assert_eq!(shown("a\u{2028}\u{9b}"), "\"a\u{2028}\\x9b\"");
+        let long = shown(&"x".repeat(100_000));
+        assert_eq!(long, format!("\"{}...\"", "x".repeat(SHOWN_MAX_CHARS)));
+        // The refusal of a bad name says it the same way.
+        let e = err(&format!("{}\n", "y".repeat(100_000)));
+        assert!(!e.contains('\n') && e.len() < 200, "{e}");
     }
 
     #[test]

@@ -1,0 +1,77 @@
+//! Input a network, a udev event or a user can make hostile, given to the binaries as they
+//! run in the field: names with newlines and of any length, bytes that are not UTF-8. Each
+//! must end in a clear refusal (or a harmless ignore), never an abort or a forged log line.
+//! None of these reach the kernel, so they need neither root nor a namespace.
+
+mod common;
+
+use std::ffi::OsStr;
+use std::process::{Command, Stdio};
+
+use common::{UDEV, WPA};
+
+/// Runs `program ARGS` with only PATH inherited and hotbond's log on stderr (debug too);
+/// returns (exit code, stderr).
+fn run(program: &str, args: &[&OsStr]) -> (Option<i32>, String) {
+    let out = Command::new(program)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOTBOND_LOG_STDERR", "1")
+        .env("HOTBOND_DEBUG", "1")
+        .env("HOTBOND_CONFIG", "/nonexistent/hotbond.toml")
+        .env("HOTBOND_RUN_DIR", "/nonexistent/run")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the binary");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn os(s: &str) -> &OsStr {
+    OsStr::new(s)
+}
+
+#[test]
+fn a_newline_in_a_name_cannot_forge_a_log_line() {
+    let evil = "x\nhotbond: forged";
+    for (program, args) in [
+        (WPA, [os(evil), os("SCANNING")]),
+        (WPA, [os("wlan0"), os(evil)]),
+        (UDEV, [os("change"), os(evil)]),
+        (UDEV, [os(evil), os("eth0")]),
+        (UDEV, [os("add"), os(evil)]),
+    ] {
+        let (code, stderr) = run(program, &args);
+        assert!(code.is_some(), "{program} {args:?}: killed: {stderr}");
+        assert!(
+            stderr.lines().all(|l| !l.starts_with("hotbond: forged")),
+            "{program} {args:?}: a forged line: {stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{program} {args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_huge_name_is_not_echoed_whole() {
+    let huge = "n".repeat(100_000);
+    for (program, args) in [
+        (UDEV, [os("add"), os(&huge)]),
+        (UDEV, [os("change"), os(&huge)]),
+        (UDEV, [os(&huge), os("eth0")]),
+        (WPA, [os(&huge), os("CONNECTED")]),
+        (WPA, [os(&huge), os("SCANNING")]),
+    ] {
+        let (code, stderr) = run(program, &args);
+        assert!(code.is_some(), "{program}: killed");
+        assert!(
+            stderr.len() < 400,
+            "{program}: {} bytes on stderr: {}...",
+            stderr.len(),
+            &stderr[..300.min(stderr.len())]
+        );
+        assert!(stderr.contains("nnnn..."), "{program}: {stderr}");
+    }
+}
