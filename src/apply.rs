@@ -14,10 +14,10 @@ enum Undo {
     DeleteLink(String),
     Release {
         iface: String,
-        addrs: Vec<crate::config::IpNet>,
+        addrs: Vec<crate::net::IpNet>,
         was_up: bool,
     },
-    DelAddress(String, crate::config::IpNet),
+    DelAddress(String, crate::net::IpNet),
 }
 
 fn index_of(k: &mut Kernel, name: &str) -> Result<u32> {

@@ -7,8 +7,8 @@ use anyhow::{bail, Context, Result};
 
 use crate::config::{Config, Kind};
 use crate::hooks;
-use crate::ifname::IfName;
 use crate::kernel::{self, Kernel};
+use crate::net::IfName;
 use crate::plan::{self, Event};
 use crate::service::{self, Job};
 use crate::{apply, lock, settle, state, status, supplicant};

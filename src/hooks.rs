@@ -5,8 +5,8 @@
 use anyhow::{bail, Result};
 
 use crate::config::Config;
-use crate::ifname::{shown, IfName};
 use crate::kernel::{self, Kernel};
+use crate::net::ifname::{shown, IfName};
 use crate::plan::{self, Event, MasterState, Observed, Plan};
 use crate::{apply, lock, state};
 
@@ -20,7 +20,7 @@ pub fn observe(event: &Event, cfg: &Config, k: &mut Kernel) -> Result<Observed> 
     let facts = match (&link, event) {
         (Some(l), _) => Some(kernel::device_facts(iface, l.mac)),
         // Gone: only its name is left to match rules on.
-        (None, Event::Remove(_)) => Some(crate::config::DeviceFacts {
+        (None, Event::Remove(_)) => Some(crate::net::DeviceFacts {
             name: iface.to_string(),
             mac: None,
             bus: None,

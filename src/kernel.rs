@@ -24,14 +24,14 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use serde::Serialize;
 
-use crate::config::{BondOptions, Bus, DeviceFacts, IpNet, Route};
+use crate::net::{BondOptions, Bus, DeviceFacts, IpNet, Mac, Route};
 
 /// What hotbond needs to know about one network interface.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Link {
     pub index: u32,
     pub name: String,
-    pub mac: Option<[u8; 6]>,
+    pub mac: Option<Mac>,
     /// Administratively up (IFF_UP).
     pub up: bool,
     /// RFC 2863 operational state, as the kernel reports it ("up", "down", "dormant", ...).
@@ -47,13 +47,6 @@ impl Link {
     pub fn oper_up(&self) -> bool {
         self.oper == "up"
     }
-}
-
-pub fn fmt_mac(mac: &[u8; 6]) -> String {
-    mac.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 fn oper_name(s: &State) -> String {
@@ -83,11 +76,7 @@ fn link_from_msg(m: &LinkMessage) -> Link {
     for a in &m.attributes {
         match a {
             LinkAttribute::IfName(n) => l.name = n.clone(),
-            LinkAttribute::Address(b) if b.len() == 6 => {
-                let mut mac = [0u8; 6];
-                mac.copy_from_slice(b);
-                l.mac = Some(mac);
-            }
+            LinkAttribute::Address(b) if b.len() == 6 => l.mac = Mac::from_slice(b),
             LinkAttribute::OperState(s) => l.oper = oper_name(s),
             LinkAttribute::Controller(i) if *i != 0 => l.master = Some(*i),
             LinkAttribute::LinkInfo(infos) => {
@@ -681,7 +670,7 @@ pub fn set_bond_primary(bond: &str, slave: &str) -> Result<()> {
 }
 
 /// Facts about a device that configuration rules match on.
-pub fn device_facts(iface: &str, mac: Option<[u8; 6]>) -> DeviceFacts {
+pub fn device_facts(iface: &str, mac: Option<Mac>) -> DeviceFacts {
     let path = net_path(iface);
     let canon = fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
     let physical = !canon.starts_with(sysfs_root().join("devices/virtual/net"))

@@ -5,8 +5,9 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::config::{Bond, Config, DeviceFacts, IpNet, Kind, Route, Supplicant};
+use crate::config::{Bond, Config, Kind, Supplicant};
 use crate::kernel::Link;
+use crate::net::{DeviceFacts, IpNet, Route};
 
 /// What happened, as the hooks report it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -402,6 +403,7 @@ mod tests {
     //! the kernel in, the ordered actions out. No kernel, no files.
 
     use super::*;
+    use crate::net::Mac;
     use std::path::{Path, PathBuf};
 
     /// A laptop's bond (wired primary, wireless with its own supplicant, a NIC by MAC) and
@@ -453,7 +455,7 @@ name = "enx*"
         Link {
             index,
             name: name.into(),
-            mac: Some([2, 0, 0, 0, 0, index as u8]),
+            mac: Some(Mac([2, 0, 0, 0, 0, index as u8])),
             up,
             oper: if up { "up" } else { "down" }.into(),
             carrier: up,
@@ -465,7 +467,7 @@ name = "enx*"
     fn facts(name: &str, physical: bool, wireless: bool) -> DeviceFacts {
         DeviceFacts {
             name: name.into(),
-            mac: Some([2, 0, 0, 0, 0, 1]),
+            mac: Some(Mac([2, 0, 0, 0, 0, 1])),
             bus: None,
             physical,
             wireless,
@@ -666,7 +668,7 @@ name = "enx*"
                 record("wlan0", "bond0"),
                 Action::StartSupplicant {
                     iface: "wlan0".into(),
-                    supplicant: Supplicant::seed_default(),
+                    supplicant: Supplicant::classic_default(),
                 },
                 settle("bond0"),
             ]
@@ -741,7 +743,7 @@ name = "enx*"
         }
         // The configured MAC, but on a virtual device (a VLAN on top of it): not a slave.
         let mut f = facts("eth7.5", false, false);
-        f.mac = Some([0x68, 0xa3, 0xc4, 0xac, 0x63, 0xd1]);
+        f.mac = Some(Mac([0x68, 0xa3, 0xc4, 0xac, 0x63, 0xd1]));
         let obs = Observed {
             iface: Some(link(8, "eth7.5", true, None)),
             facts: Some(f.clone()),

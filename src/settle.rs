@@ -20,14 +20,15 @@ use nix::unistd::Pid;
 
 use crate::config::{Bond, Config, Kind};
 use crate::dhcp::{self, Client};
-use crate::kernel::{self, fmt_mac, Kernel, Link, LinkEvents};
+use crate::kernel::{self, Kernel, Link, LinkEvents};
 use crate::lock;
+use crate::net::Mac;
 use crate::service::{self, Job};
 use crate::state::{self, BondRecord, DhcpRecord};
 
 /// The master's ifindex (a bond deleted and made again is another interface), the active
 /// slave and the MAC: what must not change during the debounce window.
-type Fingerprint = (Option<u32>, Option<String>, Option<[u8; 6]>);
+type Fingerprint = (Option<u32>, Option<String>, Option<Mac>);
 
 /// Is the master ready for DHCP? Pure, for tests.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,7 +37,7 @@ pub struct Readiness {
     /// The master's ifindex, when it exists.
     pub index: Option<u32>,
     pub active: Option<String>,
-    pub mac: Option<[u8; 6]>,
+    pub mac: Option<Mac>,
     pub reason: String,
 }
 
@@ -184,7 +185,7 @@ impl Drop for Running {
 /// The job's main loop. Returns when the DHCP client ends by itself while its bond exists (a
 /// release by `hotbond down`); otherwise runs until it is stopped.
 pub fn run(bond_name: &str) -> Result<()> {
-    crate::ifname::IfName::new(bond_name)?;
+    crate::net::IfName::new(bond_name)?;
     service::write_own_pid_file(&Job::Settle(bond_name.to_string()))?;
     let cfg = Config::load()?;
     let bond = cfg
@@ -280,7 +281,7 @@ pub fn run(bond_name: &str) -> Result<()> {
             stable = None;
             continue;
         }
-        let mac = r.mac.map(|m| fmt_mac(&m)).unwrap_or_default();
+        let mac = r.mac.map(|m| m.to_string()).unwrap_or_default();
         let started_mac = running.as_ref().map(|x| x.mac.clone());
         let action = match decide_dhcp(
             client.is_some(),
@@ -330,7 +331,7 @@ fn spawn_client(
     stop: Signal,
 ) -> Result<Running> {
     let name = client.map(|c| c.name()).unwrap_or_default();
-    let mac = on.mac.map(|m| fmt_mac(&m)).unwrap_or_default();
+    let mac = on.mac.map(|m| m.to_string()).unwrap_or_default();
     let Some(program) = argv.first() else {
         anyhow::bail!("{bond_name}: no DHCP client command");
     };
@@ -394,7 +395,7 @@ fn record(bond: &Bond, r: &Readiness, action: &str, overhead: Option<u64>) -> Re
         bond: bond.name.to_string(),
         settled: r.ready,
         active_slave: r.active.clone(),
-        mac: r.mac.map(|m| fmt_mac(&m)),
+        mac: r.mac.map(|m| m.to_string()),
         reason: r.reason.clone(),
         dhcp_action: action.to_string(),
         settle_overhead_ms: overhead,
@@ -429,7 +430,7 @@ mod tests {
         Link {
             index: 1,
             name: name.into(),
-            mac: Some([2, 0, 0, 0, 0, mac]),
+            mac: Some(Mac([2, 0, 0, 0, 0, mac])),
             up: true,
             oper: oper.into(),
             carrier: oper == "up",

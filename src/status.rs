@@ -6,7 +6,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::config::{Bond, Config, Kind};
-use crate::kernel::{self, fmt_mac, Kernel};
+use crate::kernel::{self, Kernel};
 use crate::state::{self, BondRecord};
 use crate::supplicant;
 
@@ -81,13 +81,13 @@ pub fn bond_status(k: &mut Kernel, cfg: &Config, bond: &Bond) -> Result<BondStat
                 active: active.as_deref() == Some(s.as_str()),
                 oper: l.oper.clone(),
                 carrier: l.carrier,
-                mac: l.mac.map(|m| fmt_mac(&m)),
+                mac: l.mac.map(|m| m.to_string()),
                 supplicant: sup,
                 name: s,
             });
         }
     }
-    let mac = link.as_ref().and_then(|l| l.mac).map(|m| fmt_mac(&m));
+    let mac = link.as_ref().and_then(|l| l.mac).map(|m| m.to_string());
     let addresses = match &link {
         Some(l) => k
             .addresses(l.index)?

@@ -9,7 +9,8 @@
 
 use anyhow::{Context, Result};
 
-use super::{find_program, hex_colon, run, Client, Options};
+use super::{find_program, run, Client, Options};
+use crate::net::hex;
 use crate::paths;
 
 pub struct Dhclient;
@@ -59,7 +60,7 @@ impl Client for Dhclient {
              initial-interval 1;\nbackoff-cutoff 4;\n",
         );
         if let Some(id) = &o.client_id {
-            text.push_str(&format!("send dhcp-client-identifier {};\n", hex_colon(id)));
+            text.push_str(&format!("send dhcp-client-identifier {};\n", hex(id, ":")));
         }
         if let Some(h) = &o.hostname {
             text.push_str(&format!("send host-name \"{h}\";\n"));

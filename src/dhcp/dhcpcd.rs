@@ -13,7 +13,8 @@
 
 use anyhow::{Context, Result};
 
-use super::{find_program, hex_colon, run, Client, Options};
+use super::{find_program, run, Client, Options};
+use crate::net::hex;
 
 pub struct Dhcpcd;
 
@@ -42,7 +43,7 @@ fn args(o: &Options) -> Vec<String> {
     // MAC-based identifier (the address would follow the MAC) and take VALUE for an
     // interface name.
     if let Some(id) = &o.client_id {
-        v.push(format!("--clientid={}", hex_colon(id)));
+        v.push(format!("--clientid={}", hex(id, ":")));
     }
     if let Some(h) = &o.hostname {
         v.push(format!("--hostname={h}"));

@@ -155,17 +155,6 @@ pub fn stable_client_id(bond: &str, machine_id: &str) -> Vec<u8> {
     id
 }
 
-pub fn hex_colon(b: &[u8]) -> String {
-    b.iter()
-        .map(|x| format!("{x:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
-pub fn hex_plain(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 /// Runs a helper command (no shell) and fails with its stderr.
 fn run(argv: &[String]) -> Result<()> {
     let out = std::process::Command::new(&argv[0])

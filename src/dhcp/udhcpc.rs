@@ -9,7 +9,8 @@ use anyhow::{Context, Result};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use super::{find_program, hex_plain, Client, Options};
+use super::{find_program, Client, Options};
+use crate::net::hex;
 
 pub struct Udhcpc;
 
@@ -43,7 +44,7 @@ impl Client for Udhcpc {
         if let Some(id) = &o.client_id {
             v.push("-C".into());
             v.push("-x".into());
-            v.push(format!("0x3d:{}", hex_plain(id)));
+            v.push(format!("0x3d:{}", hex(id, "")));
         }
         if let Some(h) = &o.hostname {
             v.push("-x".into());

@@ -7,8 +7,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::{bail, Context, Result};
 
-use crate::config::{IpNet, Route};
 use crate::kernel::Kernel;
+use crate::net::{IpNet, Route};
 use crate::paths;
 
 fn record_path(iface: &str) -> std::path::PathBuf {
@@ -31,7 +31,7 @@ fn prefix_from(env: &HashMap<String, String>) -> Result<u8> {
 /// router, dns, domain).
 pub fn handle(event: &str, env: &HashMap<String, String>) -> Result<()> {
     let iface = env.get("interface").context("udhcpc gave no interface")?;
-    crate::ifname::IfName::new(iface)?;
+    crate::net::IfName::new(iface)?;
     let mut k = Kernel::open()?;
     let link = k
         .link(iface)?

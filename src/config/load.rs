@@ -1,0 +1,264 @@
+//! Finding and reading the configuration: which file is used, and the
+//! trust checks on it before a byte is parsed.
+
+use std::ffi::OsString;
+use std::fs::OpenOptions;
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use super::{Config, CONFIG_VAR, ENV_FILE_VAR, INSECURE_VAR};
+
+/// A configuration is a few hundred bytes; refuse anything absurd rather
+/// than reading a runaway file into memory as root.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+pub(super) fn insecure_ok() -> bool {
+    std::env::var_os(INSECURE_VAR).is_some_and(|v| v == "1")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Format {
+    Toml,
+    Env,
+}
+
+/// `Config::load` with its inputs explicit, so tests need not touch the
+/// process environment (shared by all test threads).
+pub(super) fn load_with(
+    var: &dyn Fn(&str) -> Option<OsString>,
+    default_path: &Path,
+    default_env: &Path,
+    insecure_ok: bool,
+) -> Result<Config> {
+    let set = |k: &str| var(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(path) = set(CONFIG_VAR) {
+        return load_file(&path, None, insecure_ok);
+    }
+    if exists(default_path)? {
+        return load_file(default_path, Some(Format::Toml), insecure_ok);
+    }
+    let env_path = set(ENV_FILE_VAR).unwrap_or_else(|| default_env.to_path_buf());
+    if exists(&env_path)? {
+        return load_file(&env_path, Some(Format::Env), insecure_ok);
+    }
+    bail!("no configuration: create {}", default_path.display())
+}
+
+/// Like Path::exists, but a permission error is an error, not "absent":
+/// silently falling through to another source would be a surprise.
+fn exists(path: &Path) -> Result<bool> {
+    path.try_exists()
+        .with_context(|| format!("{}: cannot check whether it exists", path.display()))
+}
+
+pub(super) fn load_file(path: &Path, format: Option<Format>, insecure_ok: bool) -> Result<Config> {
+    let text = read_trusted(path, insecure_ok)?;
+    let format = format.unwrap_or_else(|| guess_format(path, &text));
+    match format {
+        Format::Toml => super::toml::parse(&text, path),
+        Format::Env => super::envfile::parse(&text, path),
+    }
+}
+
+fn guess_format(path: &Path, text: &str) -> Format {
+    if path.extension().is_some_and(|e| e == "toml") {
+        return Format::Toml;
+    }
+    // An env file never has a line starting with '[': a TOML config under
+    // another name (HOTBOND_CONFIG=/tmp/x.conf) always has [[bond]].
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'));
+    match first {
+        Some(l) if l.starts_with('[') => Format::Toml,
+        _ => Format::Env,
+    }
+}
+
+/// Reads a config file, refusing one that a non-root user could have
+/// written (unless `insecure_ok`). The checks use fstat on the opened file,
+/// so a swap between check and read cannot slip another file in.
+fn read_trusted(path: &Path, insecure_ok: bool) -> Result<String> {
+    let shown = path.display();
+    let file = OpenOptions::new()
+        .read(true)
+        // A FIFO would block the (udev-run) binary forever on open.
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .with_context(|| format!("{shown}: cannot open"))?;
+    let meta = file
+        .metadata()
+        .with_context(|| format!("{shown}: cannot stat"))?;
+    if !meta.is_file() {
+        bail!("{shown}: not a regular file");
+    }
+    if !insecure_ok {
+        if meta.uid() != 0 {
+            bail!(
+                "{shown}: refusing a configuration owned by uid {} (it must be owned by root; \
+                 {INSECURE_VAR}=1 allows it, for tests only)",
+                meta.uid()
+            );
+        }
+        if meta.mode() & 0o022 != 0 {
+            bail!(
+                "{shown}: refusing a group- or world-writable configuration (mode {:o}): \
+                 run chmod go-w on it",
+                meta.mode() & 0o7777
+            );
+        }
+    }
+    if meta.len() > MAX_CONFIG_BYTES {
+        bail!("{shown}: larger than {MAX_CONFIG_BYTES} bytes, not a configuration");
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("{shown}: cannot read"))?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        bail!("{shown}: larger than {MAX_CONFIG_BYTES} bytes, not a configuration");
+    }
+    String::from_utf8(bytes).map_err(|_| anyhow!("{shown}: not valid UTF-8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::CLASSIC_NETWORK_CONF;
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A fresh directory under the system temp dir, removed on drop.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new() -> TempDir {
+            static N: AtomicUsize = AtomicUsize::new(0);
+            let p = std::env::temp_dir().join(format!(
+                "hotbond-config-test-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
+            std::fs::create_dir_all(&p).unwrap();
+            TempDir(p)
+        }
+
+        fn write(&self, name: &str, text: &str, mode: u32) -> PathBuf {
+            use std::os::unix::fs::PermissionsExt;
+            let p = self.0.join(name);
+            std::fs::write(&p, text).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+            p
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    const MINI: &str = "[[bond]]\nname = \"bond7\"\n[[bond.slave]]\nany = true\n";
+
+    #[test]
+    fn refuses_writable_or_foreign_files() {
+        let d = TempDir::new();
+        let p = d.write("hotbond.toml", MINI, 0o666);
+        let e = load_file(&p, None, false).unwrap_err().to_string();
+        assert!(e.contains("refusing"), "{e}");
+        assert!(e.starts_with(&p.display().to_string()), "{e}");
+        // The test-only escape hatch lets it through.
+        assert_eq!(load_file(&p, None, true).unwrap().bonds[0].name, "bond7");
+        let p = d.write("group.toml", MINI, 0o620);
+        assert!(load_file(&p, None, false)
+            .unwrap_err()
+            .to_string()
+            .contains("refusing"));
+        // A root-owned 0644 file is fine (only checkable when we are root).
+        let p = d.write("ok.toml", MINI, 0o644);
+        if nix::unistd::geteuid().is_root() {
+            assert!(load_file(&p, None, false).is_ok());
+        } else {
+            let e = load_file(&p, None, false).unwrap_err().to_string();
+            assert!(e.contains("owned by uid"), "{e}");
+        }
+        // Not a regular file.
+        let e = load_file(&d.0, None, true).unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+    }
+
+    #[test]
+    fn load_path_picks_the_format() {
+        let d = TempDir::new();
+        let p = d.write("x.toml", MINI, 0o644);
+        assert_eq!(load_file(&p, None, true).unwrap().bonds[0].name, "bond7");
+        // TOML under another name is recognised by its [[bond]] header.
+        let p = d.write("x.conf", &format!("# comment\n\n{MINI}"), 0o644);
+        assert_eq!(load_file(&p, None, true).unwrap().bonds[0].name, "bond7");
+        let p = d.write("network.conf", CLASSIC_NETWORK_CONF, 0o644);
+        let c = load_file(&p, None, true).unwrap();
+        assert_eq!(c.bonds[0].name, "bond0");
+        assert_eq!(c.source, p);
+        // Errors name the real file.
+        let p = d.write("bad.toml", "[[bond]]\nname = 1\n", 0o644);
+        let e = load_file(&p, None, true).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "{}:2:8: invalid type: integer `1`, expected a string",
+                p.display()
+            )
+        );
+    }
+
+    #[test]
+    fn load_order() {
+        let d = TempDir::new();
+        let toml_path = d.0.join("hotbond.toml");
+        let env_path = d.0.join("network.conf");
+        let none = |_: &str| None;
+
+        let e = load_with(&none, &toml_path, &env_path, true).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("no configuration: create {}", toml_path.display())
+        );
+
+        d.write("network.conf", CLASSIC_NETWORK_CONF, 0o644);
+        let c = load_with(&none, &toml_path, &env_path, true).unwrap();
+        assert_eq!(c.source, env_path);
+
+        let other_env = d.write("other.env", "bond3PRIMARY=eth0\n", 0o644);
+        let vars = |k: &str| (k == ENV_FILE_VAR).then(|| other_env.clone().into_os_string());
+        assert_eq!(
+            load_with(&vars, &toml_path, &env_path, true).unwrap().bonds[0].name,
+            "bond3"
+        );
+
+        d.write("hotbond.toml", MINI, 0o644);
+        let c = load_with(&none, &toml_path, &env_path, true).unwrap();
+        assert_eq!(c.source, toml_path);
+
+        let explicit = d.write("explicit.toml", &MINI.replace("bond7", "bond9"), 0o644);
+        let vars = |k: &str| (k == CONFIG_VAR).then(|| explicit.clone().into_os_string());
+        assert_eq!(
+            load_with(&vars, &toml_path, &env_path, true).unwrap().bonds[0].name,
+            "bond9"
+        );
+        // HOTBOND_CONFIG naming a missing file is an error, not a fallback.
+        let missing = d.0.join("missing.toml");
+        let vars = |k: &str| (k == CONFIG_VAR).then(|| missing.clone().into_os_string());
+        assert!(load_with(&vars, &toml_path, &env_path, true).is_err());
+        // An empty variable counts as unset.
+        let vars = |k: &str| (k == CONFIG_VAR).then(OsString::new);
+        assert_eq!(
+            load_with(&vars, &toml_path, &env_path, true)
+                .unwrap()
+                .source,
+            toml_path
+        );
+    }
+}
