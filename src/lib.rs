@@ -6,6 +6,7 @@
 //! [`apply`]; [`kernel`] is the only module that talks to the kernel.
 
 pub mod apply;
+pub mod args;
 pub mod cli;
 pub mod config;
 pub mod dhcp;
@@ -21,6 +22,18 @@ pub mod settle;
 pub mod state;
 pub mod status;
 pub mod supplicant;
+
+/// Runs a binary's main body with its arguments (program name left out) as UTF-8: one that
+/// is not is refused with one line and exit status 2, as a bad invocation.
+pub fn run_main_args(f: impl FnOnce(Vec<String>) -> anyhow::Result<()>) -> std::process::ExitCode {
+    match args::utf8(std::env::args_os().skip(1)) {
+        Ok(a) => run_main(|| f(a)),
+        Err(e) => {
+            log::error(&format!("{e:#}"));
+            std::process::ExitCode::from(args::BAD_INVOCATION)
+        }
+    }
+}
 
 /// Runs a binary's main body: logs the one-line reason on failure and exits non-zero.
 pub fn run_main(f: impl FnOnce() -> anyhow::Result<()>) -> std::process::ExitCode {

@@ -6,9 +6,10 @@
 mod common;
 
 use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::process::{Command, Stdio};
 
-use common::{UDEV, WPA};
+use common::{HOTBOND, SETTLE, UDEV, UDHCPC_SCRIPT, WPA};
 
 /// Runs `program ARGS` with only PATH inherited and hotbond's log on stderr (debug too);
 /// returns (exit code, stderr).
@@ -73,5 +74,24 @@ fn a_huge_name_is_not_echoed_whole() {
             &stderr[..300.min(stderr.len())]
         );
         assert!(stderr.contains("nnnn..."), "{program}: {stderr}");
+    }
+}
+
+#[test]
+fn arguments_that_are_not_utf8_are_refused_with_one_line() {
+    let bad = OsStr::from_bytes(b"\xff");
+    for (program, args) in [
+        (UDEV, vec![os("add"), bad]),
+        (UDEV, vec![bad, os("eth0")]),
+        (WPA, vec![bad, os("CONNECTED")]),
+        (HOTBOND, vec![os("status"), bad]),
+        (HOTBOND, vec![bad]),
+        (SETTLE, vec![bad]),
+        (UDHCPC_SCRIPT, vec![bad]),
+    ] {
+        let (code, stderr) = run(program, &args);
+        assert_eq!(code, Some(2), "{program} {args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{program} {args:?}: {stderr}");
+        assert!(stderr.contains("not valid UTF-8"), "{program}: {stderr}");
     }
 }

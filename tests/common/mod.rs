@@ -19,6 +19,7 @@ pub const UDEV: &str = env!("CARGO_BIN_EXE_hotbond-udev");
 pub const WPA: &str = env!("CARGO_BIN_EXE_hotbond-wpa");
 pub const HOTBOND: &str = env!("CARGO_BIN_EXE_hotbond");
 pub const SETTLE: &str = env!("CARGO_BIN_EXE_hotbond-settle");
+pub const UDHCPC_SCRIPT: &str = env!("CARGO_BIN_EXE_hotbond-udhcpc-script");
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
