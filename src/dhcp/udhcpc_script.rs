@@ -3,6 +3,7 @@
 //! its static (fail-safe) addresses, and only the address udhcpc itself added is replaced.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::{bail, Context, Result};
@@ -13,6 +14,31 @@ use crate::paths;
 
 fn record_path(iface: &str) -> std::path::PathBuf {
     paths::run_dir().join(format!("{iface}.udhcpc-address"))
+}
+
+/// The variables of udhcpc's environment this script reads.
+const USED: [&str; 7] = [
+    "interface",
+    "ip",
+    "subnet",
+    "mask",
+    "router",
+    "dns",
+    "domain",
+];
+
+/// The part of udhcpc's environment the script uses, as text. udhcpc passes raw strings
+/// from the server's reply (`boot_file`, `sname`, `message`) that need not be UTF-8: those
+/// are left out, and a used value that is not UTF-8 is kept lossily, to be refused with
+/// the rest of a malformed lease.
+pub fn env(vars: impl IntoIterator<Item = (OsString, OsString)>) -> HashMap<String, String> {
+    vars.into_iter()
+        .filter_map(|(k, v)| {
+            let k = k.into_string().ok()?;
+            USED.contains(&k.as_str())
+                .then(|| (k, v.to_string_lossy().into_owned()))
+        })
+        .collect()
 }
 
 fn prefix_from(env: &HashMap<String, String>) -> Result<u8> {

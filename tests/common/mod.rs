@@ -250,6 +250,20 @@ impl Env {
 
     /// Like `run`, with extra environment variables (udev's ACTION/INTERFACE).
     pub fn run_env(&self, program: &str, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        let vars: Vec<(&str, &std::ffi::OsStr)> = vars
+            .iter()
+            .map(|(k, v)| (*k, std::ffi::OsStr::new(*v)))
+            .collect();
+        self.run_env_os(program, args, &vars)
+    }
+
+    /// Like `run_env`, with values that need not be UTF-8 (what a DHCP server sends).
+    pub fn run_env_os(
+        &self,
+        program: &str,
+        args: &[&str],
+        vars: &[(&str, &std::ffi::OsStr)],
+    ) -> Run {
         let mut c = self.command(program, args);
         for (k, v) in vars {
             c.env(k, v);
