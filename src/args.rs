@@ -6,7 +6,7 @@ use std::ffi::OsString;
 
 use anyhow::{anyhow, Result};
 
-use crate::ifname::shown;
+use crate::net::ifname::shown;
 
 /// Exit status for an invocation that cannot be read (as for a usage error).
 pub const BAD_INVOCATION: u8 = 2;

@@ -41,16 +41,69 @@ pub fn env(vars: impl IntoIterator<Item = (OsString, OsString)>) -> HashMap<Stri
         .collect()
 }
 
-fn prefix_from(env: &HashMap<String, String>) -> Result<u8> {
-    if let Some(m) = env.get("mask") {
-        return m.parse().with_context(|| format!("bad mask {m:?}"));
+/// A lease as udhcpc reports it, checked: a unicast IPv4 address with a prefix a
+/// network can have. The router and name servers are checked where they are used, so a
+/// bad one costs only its own part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    pub address: IpNet,
+    pub router: Option<String>,
+    pub dns: Option<String>,
+    pub domain: Option<String>,
+}
+
+/// Not something a DHCP server may hand out as a host's own address.
+fn unicast_problem(ip: Ipv4Addr) -> Option<&'static str> {
+    if ip.is_unspecified() {
+        Some("is unspecified")
+    } else if ip.is_loopback() {
+        Some("is a loopback address")
+    } else if ip.is_multicast() {
+        Some("is a multicast address")
+    } else if ip.is_broadcast() || ip.octets()[0] >= 240 {
+        Some("is a broadcast or reserved address")
+    } else {
+        None
     }
-    let subnet: Ipv4Addr = env
-        .get("subnet")
-        .context("udhcpc gave no subnet")?
+}
+
+fn prefix_from(env: &HashMap<String, String>) -> Result<u8> {
+    let prefix = match env.get("mask") {
+        Some(m) => m.parse().with_context(|| format!("bad mask {m:?}"))?,
+        None => {
+            let s = env.get("subnet").context("udhcpc gave no subnet")?;
+            let subnet: Ipv4Addr = s.parse().with_context(|| format!("bad subnet {s:?}"))?;
+            let bits = u32::from(subnet);
+            if bits.leading_ones() != bits.count_ones() {
+                bail!("bad subnet {s:?}: not a contiguous mask");
+            }
+            bits.count_ones() as u8
+        }
+    };
+    if !(1..=32).contains(&prefix) {
+        bail!("bad mask {prefix}: an IPv4 lease's prefix is 1 to 32");
+    }
+    Ok(prefix)
+}
+
+/// The lease in udhcpc's environment, or why it is not one hotbond will configure.
+pub fn lease_from(env: &HashMap<String, String>) -> Result<Lease> {
+    let ip = env.get("ip").context("udhcpc gave no ip")?;
+    let addr: Ipv4Addr = ip
         .parse()
-        .context("bad subnet")?;
-    Ok(u32::from(subnet).count_ones() as u8)
+        .with_context(|| format!("bad lease {ip:?}: not an IPv4 address"))?;
+    if let Some(why) = unicast_problem(addr) {
+        bail!("bad lease {addr}: {why}");
+    }
+    Ok(Lease {
+        address: IpNet {
+            addr: IpAddr::V4(addr),
+            prefix: prefix_from(env)?,
+        },
+        router: env.get("router").cloned(),
+        dns: env.get("dns").filter(|d| !d.trim().is_empty()).cloned(),
+        domain: env.get("domain").cloned(),
+    })
 }
 
 /// Handles one udhcpc event. `env` is udhcpc's environment (interface, ip, subnet/mask,
@@ -58,60 +111,97 @@ fn prefix_from(env: &HashMap<String, String>) -> Result<u8> {
 pub fn handle(event: &str, env: &HashMap<String, String>) -> Result<()> {
     let iface = env.get("interface").context("udhcpc gave no interface")?;
     crate::net::IfName::new(iface)?;
+    match event {
+        "deconfig" | "nak" | "leasefail" | "bound" | "renew" => {}
+        other => bail!("unknown udhcpc event {}", crate::net::ifname::shown(other)),
+    }
+    // A lease hotbond will not configure is refused before anything changes.
+    let lease = match event {
+        "bound" | "renew" => Some(lease_from(env).with_context(|| format!("{iface}: {event}"))?),
+        _ => None,
+    };
     let mut k = Kernel::open()?;
     let link = k
         .link(iface)?
         .with_context(|| format!("{iface} does not exist"))?;
+    let Some(lease) = lease else {
+        // Keep the old lease's address until a new one replaces it (a failover renewal
+        // must not drop connections); just make sure the link is up.
+        return k.set_up(link.index, true);
+    };
+    // Address, route and DNS are independent: one failing must not cost the others.
+    let mut failed = Vec::new();
+    if let Err(e) = set_address(&mut k, iface, link.index, &lease.address) {
+        failed.push(format!("address {}: {e:#}", lease.address));
+    }
+    if let Some(r) = &lease.router {
+        if let Err(e) = set_router(&mut k, link.index, r) {
+            failed.push(format!("route: {e:#}"));
+        }
+    }
+    if let Some(dns) = &lease.dns {
+        if let Err(e) = write_resolv_conf(dns, lease.domain.as_deref()) {
+            failed.push(format!("dns: {e:#}"));
+        }
+    }
+    if !failed.is_empty() {
+        bail!("{iface}: udhcpc {event}: {}", failed.join("; "));
+    }
+    crate::info!("{iface}: udhcpc {event}: {}", lease.address);
+    Ok(())
+}
+
+/// Puts the lease's address on the interface, then takes the previous lease's off: never
+/// a moment with neither. (Taking off a primary address takes its secondaries with it
+/// unless promote_secondaries is set: the new one is put back if that happened.)
+fn set_address(k: &mut Kernel, iface: &str, index: u32, new: &IpNet) -> Result<()> {
     let old: Option<IpNet> = std::fs::read_to_string(record_path(iface))
         .ok()
         .and_then(|s| s.trim().parse().ok());
-    match event {
-        "deconfig" | "nak" | "leasefail" => {
-            // Keep the old lease's address until a new one replaces it (a failover renewal
-            // must not drop connections); just make sure the link is up.
-            k.set_up(link.index, true)?;
+    k.add_address(index, new)?;
+    paths::ensure_dir(&paths::run_dir())?;
+    std::fs::write(record_path(iface), new.to_string())
+        .with_context(|| format!("cannot record the lease of {iface}"))?;
+    if let Some(o) = old.filter(|o| o != new) {
+        k.del_address(index, &o)?;
+        if !k.addresses(index)?.contains(new) {
+            k.add_address(index, new)?;
         }
-        "bound" | "renew" => {
-            let ip: IpAddr = env
-                .get("ip")
-                .context("udhcpc gave no ip")?
-                .parse()
-                .context("bad ip")?;
-            let new = IpNet {
-                addr: ip,
-                prefix: prefix_from(env)?,
-            };
-            if let Some(o) = old.filter(|o| *o != new) {
-                k.del_address(link.index, &o)?;
-            }
-            k.add_address(link.index, &new)?;
-            paths::ensure_dir(&paths::run_dir())?;
-            std::fs::write(record_path(iface), new.to_string())?;
-            if let Some(gw) = env
-                .get("router")
-                .and_then(|r| r.split_whitespace().next())
-                .and_then(|g| g.parse::<IpAddr>().ok())
-            {
-                k.replace_route(
-                    link.index,
-                    &Route {
-                        to: None,
-                        via: Some(gw),
-                        metric: None,
-                    },
-                )?;
-            }
-            if let Some(dns) = env.get("dns").filter(|d| !d.trim().is_empty()) {
-                write_resolv_conf(dns, env.get("domain").map(String::as_str))?;
-            }
-            crate::info!("{iface}: udhcpc {event}: {new}");
-        }
-        other => bail!("unknown udhcpc event {other:?}"),
     }
     Ok(())
 }
 
+/// The default route via the first router udhcpc names.
+fn set_router(k: &mut Kernel, index: u32, routers: &str) -> Result<()> {
+    let first = routers
+        .split_whitespace()
+        .next()
+        .context("no router given")?;
+    let gw: Ipv4Addr = first
+        .parse()
+        .with_context(|| format!("bad router {first:?}"))?;
+    if let Some(why) = unicast_problem(gw) {
+        bail!("bad router {gw}: {why}");
+    }
+    k.replace_route(
+        index,
+        &Route {
+            to: None,
+            via: Some(IpAddr::V4(gw)),
+            metric: None,
+        },
+    )
+}
+
 fn write_resolv_conf(dns: &str, domain: Option<&str>) -> Result<()> {
+    let servers: Vec<IpAddr> = dns
+        .split_whitespace()
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    // Without one usable server the file would leave the host with no DNS at all.
+    if servers.is_empty() {
+        bail!("no valid name server in {}", crate::net::ifname::shown(dns));
+    }
     let mut text = String::from("# written by hotbond (udhcpc)\n");
     if let Some(d) = domain.filter(|d| {
         d.chars()
@@ -119,11 +209,42 @@ fn write_resolv_conf(dns: &str, domain: Option<&str>) -> Result<()> {
     }) {
         text.push_str(&format!("search {d}\n"));
     }
-    for ns in dns
-        .split_whitespace()
-        .filter_map(|n| n.parse::<IpAddr>().ok())
-    {
+    for ns in servers {
         text.push_str(&format!("nameserver {ns}\n"));
     }
     std::fs::write("/etc/resolv.conf", text).context("cannot write /etc/resolv.conf")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> HashMap<String, String> {
+        vars.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_lease_is_a_unicast_ipv4_address_with_a_real_prefix() {
+        let l = lease_from(&env(&[("ip", "10.1.2.3"), ("subnet", "255.255.0.0")])).unwrap();
+        assert_eq!(l.address.to_string(), "10.1.2.3/16");
+        let l = lease_from(&env(&[("ip", "10.1.2.3"), ("mask", "24")])).unwrap();
+        assert_eq!(l.address.to_string(), "10.1.2.3/24");
+        for (ip, mask, why) in [
+            ("fe80::1", "64", "not an IPv4 address"),
+            ("127.0.0.5", "8", "loopback"),
+            ("0.0.0.0", "24", "unspecified"),
+            ("224.0.0.9", "24", "multicast"),
+            ("255.255.255.255", "32", "broadcast"),
+            ("10.1.2.3", "40", "bad mask 40"),
+            ("10.1.2.3", "0", "bad mask 0"),
+            ("10.1.2.3", "x", "bad mask"),
+        ] {
+            let e = lease_from(&env(&[("ip", ip), ("mask", mask)])).unwrap_err();
+            assert!(format!("{e:#}").contains(why), "{ip}/{mask}: {e:#}");
+        }
+        let e = lease_from(&env(&[("ip", "10.1.2.3"), ("subnet", "255.0.255.0")])).unwrap_err();
+        assert!(format!("{e:#}").contains("contiguous"), "{e:#}");
+    }
 }

@@ -176,6 +176,16 @@ impl Env {
         self.extra_path = Some(bin);
     }
 
+    /// Writes /etc/netns/NS/NAME, which `ip netns exec` mounts over /etc/NAME for the
+    /// binaries; returns its path. Removed with the namespace.
+    pub fn netns_etc_file(&self, name: &str, text: &str) -> PathBuf {
+        let dir = Path::new("/etc/netns").join(&self.ns);
+        fs::create_dir_all(&dir).expect("create /etc/netns/NS");
+        let p = dir.join(name);
+        fs::write(&p, text).expect("write the namespace's /etc file");
+        p
+    }
+
     /// `ip -n NS ARGS...`, which must succeed; returns stdout.
     #[track_caller]
     pub fn ip(&self, args: &[&str]) -> String {
@@ -532,6 +542,7 @@ impl Env {
 
 impl Drop for Env {
     fn drop(&mut self) {
+        let _ = fs::remove_dir_all(Path::new("/etc/netns").join(&self.ns));
         if self.ns_created {
             self.kill_all();
             let _ = Command::new("ip")
