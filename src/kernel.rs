@@ -473,19 +473,19 @@ impl LinkEvents {
     /// Waits until at least one link event arrives or `deadline` passes; drains what is
     /// queued. Returns the names of the links the events were about (empty on timeout).
     pub fn wait(&mut self, deadline: Instant) -> Result<Vec<String>> {
-        self.wait_until(Some(deadline), None)
+        self.wait_until(Some(deadline), &[])
     }
 
-    /// Waits until a link event arrives, `deadline` (if any) passes, or process `pid` (if
-    /// any) exits (its pidfd: no polling); then drains what is queued. Returns the names of
-    /// the links the events were about.
+    /// Waits until a link event arrives, `deadline` (if any) passes, or one of `also` is
+    /// readable (a child's pidfd, a socket); then drains the link events that are queued.
+    /// Returns the names of the links the events were about.
     pub fn wait_until(
         &mut self,
         deadline: Option<Instant>,
-        pid: Option<i32>,
+        also: &[std::os::fd::BorrowedFd<'_>],
     ) -> Result<Vec<String>> {
         use std::os::fd::AsRawFd;
-        let mut ms = match deadline {
+        let ms = match deadline {
             None => -1,
             Some(d) => d
                 .saturating_duration_since(Instant::now())
@@ -493,36 +493,17 @@ impl LinkEvents {
                 .min(i32::MAX as u128) as i32,
         };
         if ms != 0 {
-            let pidfd = match pid {
-                // SAFETY: plain syscall; the fd is closed below.
-                Some(p) => (unsafe { libc::syscall(libc::SYS_pidfd_open, p, 0) }) as i32,
-                None => -1,
-            };
-            if pid.is_some() && pidfd < 0 && !(0..=1000).contains(&ms) {
-                // No pidfd (a kernel before 5.3, a seccomp filter): look at the process
-                // again within a second rather than miss its exit until the next event.
-                ms = 1000;
-            }
-            let mut fds = [
-                libc::pollfd {
-                    fd: self.sock.as_raw_fd(),
+            let mut fds: Vec<libc::pollfd> = std::iter::once(self.sock.as_raw_fd())
+                .chain(also.iter().map(|f| f.as_raw_fd()))
+                .map(|fd| libc::pollfd {
+                    fd,
                     events: libc::POLLIN,
                     revents: 0,
-                },
-                libc::pollfd {
-                    fd: pidfd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-            ];
-            let n = if pidfd >= 0 { 2 } else { 1 };
-            // SAFETY: fds is valid for the call; a negative pidfd is left out by n.
-            let r = unsafe { libc::poll(fds.as_mut_ptr(), n, ms) };
+                })
+                .collect();
+            // SAFETY: fds is valid for the call and every fd in it is open (borrowed).
+            let r = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
             let err = std::io::Error::last_os_error();
-            if pidfd >= 0 {
-                // SAFETY: pidfd is ours and open.
-                unsafe { libc::close(pidfd) };
-            }
             if r < 0 && err.kind() != io::ErrorKind::Interrupted {
                 return Err(anyhow!("poll on link events: {err}"));
             }

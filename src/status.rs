@@ -109,7 +109,7 @@ pub fn bond_status(k: &mut Kernel, cfg: &Config, bond: &Bond) -> Result<BondStat
     let settle = state::read_bond(name);
     // Settled means: the job's last word was "settled" on what is still there, and the
     // master is ready now (a bridge that lost its ports since is not).
-    let now = crate::settle::observe(k, bond)?;
+    let now = crate::settle::readiness(k, bond)?;
     let settled = now.ready
         && settle.as_ref().is_some_and(|r| {
             r.settled && r.mac == mac && r.active_slave == active.clone().filter(|_| is_bond)

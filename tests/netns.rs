@@ -391,6 +391,22 @@ fn invalid_interface_names_are_refused() {
     assert!(!env.run_dir.join("slaves").exists());
 }
 
+/// A bond's job started for a name that is not a configured bond fails at once and leaves
+/// no pid file behind (a stale one would pass for a job of that name).
+#[test]
+fn a_job_for_no_configured_bond_leaves_no_pid_file() {
+    let Some(env) = bridge_env() else { return };
+    for name in ["nosuch0", "x/y"] {
+        let line = env.run(common::SETTLE, &[name]).assert_one_line_failure();
+        assert!(line.contains(name), "{line}");
+    }
+    let jobs = env.run_dir.join("jobs");
+    let left: Vec<_> = std::fs::read_dir(&jobs)
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?} in {}", jobs.display());
+}
+
 #[test]
 fn malformed_configuration_is_refused_with_its_position() {
     let Some(env) = bridge_env() else { return };

@@ -1,10 +1,15 @@
-//! DHCP clients on the bond, one module per client behind one trait. hotbond runs the
-//! client in the foreground as a job (see [`crate::service`]) and needs three things of it:
-//! how to start it with a stable client identifier and no start-up delay, how to make a
-//! running client re-acquire after the bond's MAC changed, and how to release the lease.
+//! DHCP on the bond. The bond's job drives whatever speaks DHCP for it through one
+//! interface, [`supervise::Supervisor`]: start, keep, re-acquire after a MAC change without a
+//! release, stop. Today that is an external client run in the foreground as the bond job's
+//! child ([`external`]), one module per program behind the [`Client`] trait, which says three
+//! things of it: how to start it with a stable client identifier and no start-up delay, how
+//! to stop it for a restart with a new MAC without unconfiguring the address, and how to
+//! release the lease.
 
 mod dhclient;
 mod dhcpcd;
+pub mod external;
+pub mod supervise;
 mod udhcpc;
 pub mod udhcpc_script;
 

@@ -1,0 +1,155 @@
+//! The bond job's DHCP client, behind one interface: whatever speaks DHCP for the bond (an
+//! external client run as the job's child, see [`super::external`]) is started, kept,
+//! re-acquired and stopped through [`Supervisor`], and the job's poll loop waits on its file
+//! descriptors and its next deadline as well as on link events.
+
+use std::os::fd::BorrowedFd;
+use std::time::Instant;
+
+use anyhow::Result;
+
+use super::external::{self, External};
+use crate::config::Bond;
+use crate::kernel::Kernel;
+use crate::net::Mac;
+
+/// What the bond settled on: the interface and hardware address a DHCP client speaks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettledOn {
+    /// The master's ifindex: a master deleted and made again is another interface.
+    pub index: u32,
+    pub mac: Mac,
+    /// The active slave (bonds only), for the log.
+    pub active: Option<String>,
+}
+
+/// What a [`Supervisor`] did when the bond settled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DhcpAction {
+    /// No DHCP configured.
+    Nothing,
+    Started,
+    /// Runs with the current MAC: left alone (its lease and timers are right).
+    Kept,
+    /// Started again for the new MAC, without a release: the address stays meanwhile.
+    Reacquired,
+}
+
+impl DhcpAction {
+    /// As `hotbond status` shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DhcpAction::Nothing => "none",
+            DhcpAction::Started => "started",
+            DhcpAction::Kept => "kept",
+            DhcpAction::Reacquired => "reacquired",
+        }
+    }
+}
+
+/// Whether the job goes on after a [`Supervisor::turn`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    Running,
+    /// The client ended on purpose (a release by `hotbond down`) while the bond exists: the
+    /// job's work is over, and it ends cleanly so that it is not started again.
+    Done,
+}
+
+/// What to do with the client once settled, from what it was started on. Pure, for tests.
+pub fn decide(running_on: Option<&SettledOn>, now: &SettledOn) -> DhcpAction {
+    match running_on {
+        None => DhcpAction::Started,
+        Some(r) if r.mac == now.mac => DhcpAction::Kept,
+        Some(_) => DhcpAction::Reacquired,
+    }
+}
+
+/// The DHCP client of one bond, as its job drives it. The job calls, in a loop: [`turn`]
+/// after every wake (first), then [`bond_is`] with what it sees of the bond, then
+/// [`settled`] once the bond has settled (under the bond's lock); then it sleeps until a
+/// link event, one of [`wait_fds`] is readable, or [`deadline`] passes.
+///
+/// [`turn`]: Supervisor::turn
+/// [`bond_is`]: Supervisor::bond_is
+/// [`settled`]: Supervisor::settled
+/// [`wait_fds`]: Supervisor::wait_fds
+/// [`deadline`]: Supervisor::deadline
+pub trait Supervisor {
+    /// The bond settled on `on`: start a client, keep the one that speaks for this MAC, or
+    /// re-acquire (a MAC change) without releasing. Records the client for `hotbond status`.
+    fn settled(&mut self, on: &SettledOn) -> Result<DhcpAction>;
+
+    /// The master's ifindex now, None when it does not exist. A client speaking for another
+    /// interface (the master deleted, maybe made again) stops, without a release.
+    fn bond_is(&mut self, index: Option<u32>);
+
+    /// What the job's poll must also wake on: a child's pidfd, a DHCP socket.
+    fn wait_fds(&self) -> Vec<BorrowedFd<'_>>;
+
+    /// When the job must wake at the latest for [`Supervisor::turn`] (a timer), if ever.
+    fn deadline(&self) -> Option<Instant>;
+
+    /// After any wake: reap the child, read packets, run timers. Reads the master from `k`
+    /// itself, after reaping, so that an exit is judged against the bond as it is then.
+    /// An error fails the job.
+    fn turn(&mut self, k: &mut Kernel, now: Instant) -> Result<Progress>;
+}
+
+/// The supervisor the bond's configuration asks for. First stops a client an earlier job of
+/// this bond left running: there must be one client, and it is this job's.
+pub fn start(bond: &Bond) -> Result<Box<dyn Supervisor>> {
+    external::stop_stray_client(bond.name.as_str());
+    Ok(match External::new(bond)? {
+        Some(e) => Box::new(e),
+        None => Box::new(Off),
+    })
+}
+
+/// `dhcp.client = "none"`: the bond is configured statically or by someone else.
+struct Off;
+
+impl Supervisor for Off {
+    fn settled(&mut self, _on: &SettledOn) -> Result<DhcpAction> {
+        Ok(DhcpAction::Nothing)
+    }
+    fn bond_is(&mut self, _index: Option<u32>) {}
+    fn wait_fds(&self) -> Vec<BorrowedFd<'_>> {
+        Vec::new()
+    }
+    fn deadline(&self) -> Option<Instant> {
+        None
+    }
+    fn turn(&mut self, _k: &mut Kernel, _now: Instant) -> Result<Progress> {
+        Ok(Progress::Running)
+    }
+}
+
+/// Releases the bond's lease (for `hotbond down`, from outside the job): the client the
+/// job recorded sends the release; the job then ends by itself.
+pub fn release(bond: &Bond) -> Result<()> {
+    external::release(bond)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn on(index: u32, mac: u8) -> SettledOn {
+        SettledOn {
+            index,
+            mac: Mac([2, 0, 0, 0, 0, mac]),
+            active: None,
+        }
+    }
+
+    #[test]
+    fn decisions() {
+        use DhcpAction::*;
+        assert_eq!(decide(None, &on(1, 1)), Started);
+        assert_eq!(decide(Some(&on(1, 1)), &on(1, 1)), Kept);
+        assert_eq!(decide(Some(&on(1, 1)), &on(1, 2)), Reacquired);
+        let mut off = Off;
+        assert_eq!(off.settled(&on(1, 1)).unwrap(), Nothing);
+    }
+}
