@@ -21,6 +21,13 @@ pub fn bond_state(bond: &str) -> PathBuf {
     run_dir().join(format!("{bond}.json"))
 }
 
+/// What a bond's DHCP client was started with: `/run/hotbond/dhcp/BOND.json`. A directory
+/// of its own, as every kind of record has (or a suffix no other kind ends in): Linux allows
+/// '.' in names, so `BOND.dhcp.json` was also the record of a bond named `BOND.dhcp`.
+pub fn dhcp_state(bond: &str) -> PathBuf {
+    run_dir().join("dhcp").join(format!("{bond}.json"))
+}
+
 /// Which bond an interface was enslaved to, so `remove` (device gone, facts gone) still knows.
 pub fn slave_record(iface: &str) -> PathBuf {
     run_dir().join("slaves").join(iface)
@@ -39,4 +46,43 @@ pub fn bin(name: &str) -> PathBuf {
 pub fn ensure_dir(p: &std::path::Path) -> anyhow::Result<()> {
     use anyhow::Context;
     std::fs::create_dir_all(p).with_context(|| format!("cannot create {}", p.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_two_records_share_a_file() {
+        // Names that end like another kind's suffix, or are its directory's name.
+        let names = [
+            "a",
+            "a.dhcp",
+            "a.json",
+            "a.lock",
+            "dhcp",
+            "slaves",
+            "jobs",
+            "bond0",
+            "bond0.dhcp",
+        ];
+        let mut seen = std::collections::HashMap::new();
+        for n in names {
+            for (kind, p) in [
+                ("bond", bond_state(n)),
+                ("dhcp", dhcp_state(n)),
+                ("slave", slave_record(n)),
+            ] {
+                let before = seen.insert(p.clone(), (kind, n));
+                assert!(before.is_none(), "{p:?}: {before:?} and {:?}", (kind, n));
+                // Nor is one record's file the directory of another kind.
+                assert!(
+                    !seen
+                        .keys()
+                        .any(|q| q != &p && (q.starts_with(&p) || p.starts_with(q))),
+                    "{p:?} nests with another record"
+                );
+            }
+        }
+    }
 }

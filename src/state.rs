@@ -29,7 +29,7 @@ pub struct BondRecord {
     pub updated_unix_ms: u64,
 }
 
-/// What the DHCP client on a bond was started with: `/run/hotbond/BOND.dhcp.json`.
+/// What the DHCP client on a bond was started with: `/run/hotbond/dhcp/BOND.json`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DhcpRecord {
     pub client: String,
@@ -62,11 +62,13 @@ fn read_json<T: DeserializeOwned>(path: &Path) -> Option<T> {
 }
 
 pub fn dhcp_path(bond: &str) -> std::path::PathBuf {
-    paths::run_dir().join(format!("{bond}.dhcp.json"))
+    paths::dhcp_state(bond)
 }
 
+/// The bond's record; a file of another bond or of an older layout (`a.dhcp.json` was bond
+/// `a`'s DHCP record) is not taken for it.
 pub fn read_bond(bond: &str) -> Option<BondRecord> {
-    read_json(&paths::bond_state(bond))
+    read_json::<BondRecord>(&paths::bond_state(bond)).filter(|r| r.bond == bond)
 }
 
 pub fn write_bond(r: &BondRecord) -> Result<()> {
