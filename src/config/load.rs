@@ -7,8 +7,9 @@ use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 
+use super::pos::Src;
 use super::{Config, CONFIG_VAR, ENV_FILE_VAR, INSECURE_VAR};
 
 /// A configuration is a few hundred bytes; refuse anything absurd rather
@@ -122,7 +123,12 @@ fn read_trusted(path: &Path, insecure_ok: bool) -> Result<String> {
     if bytes.len() as u64 > MAX_CONFIG_BYTES {
         bail!("{shown}: larger than {MAX_CONFIG_BYTES} bytes, not a configuration");
     }
-    String::from_utf8(bytes).map_err(|_| anyhow!("{shown}: not valid UTF-8"))
+    String::from_utf8(bytes).map_err(|e| {
+        // Where the first bad byte is: the text before it is valid.
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let valid = std::str::from_utf8(valid).unwrap_or_default();
+        Src::new(valid, path).err(valid.len()..valid.len(), "not valid UTF-8")
+    })
 }
 
 #[cfg(test)]
@@ -185,6 +191,11 @@ mod tests {
             let e = load_file(&p, None, false).unwrap_err().to_string();
             assert!(e.contains("owned by uid"), "{e}");
         }
+        // Bytes that are no text, with the position of the first bad one.
+        let p = d.0.join("latin1.toml");
+        std::fs::write(&p, b"# caf\xe9\n").unwrap();
+        let e = load_file(&p, None, true).unwrap_err().to_string();
+        assert_eq!(e, format!("{}:1:6: not valid UTF-8", p.display()));
         // Not a regular file.
         let e = load_file(&d.0, None, true).unwrap_err().to_string();
         assert!(e.contains("not a regular file"), "{e}");

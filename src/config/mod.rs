@@ -20,6 +20,7 @@ mod envfile;
 #[cfg(test)]
 mod fixtures;
 mod load;
+mod pos;
 mod toml;
 
 use std::fmt;

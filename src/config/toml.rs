@@ -1,18 +1,18 @@
 //! The TOML front end: `/etc/hotbond/hotbond.toml` (see conf/hotbond.toml),
 //! deserialised with spans so every error names FILE:LINE:COLUMN.
 
-use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use ::toml::Spanned;
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use serde::Deserialize;
 
 use super::check::{
     check_address, check_bond_name, check_hostname, check_primary, check_supplicant_config,
     check_supplicant_driver,
 };
+use super::pos::Src;
 use super::{
     Bond, ClientId, Config, Dhcp, DhcpClient, Kind, Match, SlaveRule, Supplicant,
     DEFAULT_SUPPLICANT_CONFIG, DEFAULT_SUPPLICANT_DRIVER,
@@ -78,37 +78,13 @@ struct RawSupplicant {
     driver: Option<Spanned<String>>,
 }
 
-/// The text being parsed, to turn byte spans into FILE:LINE:COLUMN.
-struct Src<'a> {
-    text: &'a str,
-    path: &'a Path,
-}
-
-impl Src<'_> {
-    fn line_col(&self, offset: usize) -> (usize, usize) {
-        let mut end = offset.min(self.text.len());
-        while !self.text.is_char_boundary(end) {
-            end -= 1;
-        }
-        let before = &self.text[..end];
-        let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        (line, col)
-    }
-
-    fn err(&self, span: Range<usize>, msg: impl fmt::Display) -> anyhow::Error {
-        let (line, col) = self.line_col(span.start);
-        anyhow!("{}:{line}:{col}: {msg}", self.path.display())
-    }
-}
-
 /// Runs a check, giving its error the position of `span`.
 fn at<T>(src: &Src, span: Range<usize>, r: Result<T>) -> Result<T> {
     r.map_err(|e| src.err(span, e))
 }
 
 pub(super) fn parse(text: &str, path: &Path) -> Result<Config> {
-    let src = Src { text, path };
+    let src = Src::new(text, path);
     let raw: RawFile = toml::from_str(text).map_err(|e| {
         // toml's messages can span lines ("invalid inline table\nexpected `}`").
         let mut msg = e.message().trim().replace('\n', "; ");
@@ -117,7 +93,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config> {
         }
         match e.span() {
             Some(span) => src.err(span, msg),
-            None => anyhow!("{}: {msg}", path.display()),
+            None => src.err(0..0, msg),
         }
     })?;
     if raw.bond.is_empty() {
