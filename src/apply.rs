@@ -1,67 +1,49 @@
-//! Effects: carries out a [`Plan`] against the kernel and the job runner. A step that fails
-//! undoes the steps before it that changed the network (a bond it created, a slave it
-//! enslaved, an address it added), so a failed hook leaves things as they were.
+//! Effects: carries out a [`Plan`] against the kernel and the job runner, each action as it
+//! is written. A step that fails undoes the steps before it that changed the network (a bond
+//! it created, a slave it enslaved, an address it added), so a failed hook leaves things as
+//! they were.
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 
-use crate::config::Config;
+use crate::dhcp::supervise;
 use crate::kernel::{self, Kernel};
-use crate::plan::{Action, Plan};
-use crate::service::{self, Job};
+use crate::net::IfName;
+use crate::net::{BondOptions, IpNet};
+use crate::plan::{self, Action, Plan, Stop};
+use crate::service::{self, Job, Pending};
 use crate::state;
 
 enum Undo {
-    DeleteLink(String),
+    DeleteLink(IfName),
     Release {
-        iface: String,
-        addrs: Vec<crate::net::IpNet>,
+        iface: IfName,
+        addrs: Vec<IpNet>,
         was_up: bool,
     },
-    DelAddress(String, crate::net::IpNet),
+    DelAddress(IfName, IpNet),
 }
 
-fn index_of(k: &mut Kernel, name: &str) -> Result<u32> {
-    k.link(name)?
+fn index_of(k: &mut Kernel, name: &IfName) -> Result<u32> {
+    k.link(name.as_str())?
         .map(|l| l.index)
         .ok_or_else(|| anyhow!("{name} does not exist (any more)"))
 }
 
 /// Applies the plan in order. Hooks call this with the bond's lock held.
 ///
-/// One exception to the order: the bond's job is asked for first, and systemd starts it
-/// while the kernel work below goes on (under TCG a systemctl run and a unit start cost
-/// hundreds of milliseconds). The job waits for the bond whatever the order, and one that
-/// finds its bond gone after a rollback just waits for the next.
-pub fn apply(plan: &Plan, cfg: &Config, k: &mut Kernel) -> Result<()> {
-    let mut pending = None;
-    let settle = plan
-        .actions
-        .iter()
-        .find(|a| matches!(a, Action::Settle { .. }));
-    if let Some(a @ Action::Settle { bond }) = settle {
-        crate::info!("{a}");
-        // A job that cannot be started does not undo the kernel work: the next event of the
-        // bond asks again.
-        pending = service::ensure_begin(&Job::Settle(bond.clone()))
-            .map_err(|e| crate::warn!("could not {a}: {e:#}"))
-            .ok()
-            .flatten();
-    }
+/// The plan's job is asked for first, and systemd starts it while the kernel work below goes
+/// on (under TCG a systemctl run and a unit start cost hundreds of milliseconds). The job
+/// waits for the bond whatever the order, and one that finds its bond gone after a rollback
+/// just waits for the next.
+pub fn apply(plan: &Plan, k: &mut Kernel) -> Result<()> {
+    let pending = plan.ensure_job.as_ref().and_then(begin_job);
     let mut undo: Vec<Undo> = Vec::new();
     for a in &plan.actions {
-        if matches!(a, Action::Settle { .. }) {
-            continue;
-        }
         crate::info!("{a}");
-        if let Err(e) = step(a, cfg, k, &mut undo) {
+        if let Err(e) = step(a, k, &mut undo) {
             rollback(k, undo);
-            if let (Some(p), Some(Action::Settle { bond })) = (pending, settle) {
-                // A job started for a bond the rollback took away again.
-                if !matches!(k.link(bond), Ok(Some(_))) {
-                    p.cancel();
-                } else {
-                    let _ = p.finish();
-                }
+            if let (Some(p), Some(job)) = (pending, &plan.ensure_job) {
+                take_back(p, job, k);
             }
             return Err(e.context(format!("could not {a}")));
         }
@@ -72,58 +54,59 @@ pub fn apply(plan: &Plan, cfg: &Config, k: &mut Kernel) -> Result<()> {
     Ok(())
 }
 
-fn step(a: &Action, cfg: &Config, k: &mut Kernel, undo: &mut Vec<Undo>) -> Result<()> {
+/// Asks for the job. One that cannot be started does not undo the kernel work: the bond's
+/// next event asks again.
+fn begin_job(job: &Job) -> Option<Pending> {
+    let line = plan::ensure_line(job);
+    crate::info!("{line}");
+    service::ensure_begin(job)
+        .map_err(|e| crate::warn!("could not {line}: {e:#}"))
+        .ok()
+        .flatten()
+}
+
+/// A job started for a bond the rollback took away again is stopped again.
+fn take_back(p: Pending, job: &Job, k: &mut Kernel) {
+    let master_gone = match job {
+        Job::Settle(bond) => !matches!(k.link(bond.as_str()), Ok(Some(_))),
+        Job::Supplicant(_) => false,
+    };
+    if master_gone {
+        p.cancel();
+    } else {
+        let _ = p.finish();
+    }
+}
+
+fn stop_job(job: &Job, stop: Stop) -> Result<()> {
+    match stop {
+        Stop::Ask => service::stop_nowait(job),
+        Stop::AndWait => service::stop(job),
+    }
+}
+
+fn step(a: &Action, k: &mut Kernel, undo: &mut Vec<Undo>) -> Result<()> {
     match a {
         Action::LoadBonding => kernel::load_bonding()?,
-        Action::CreateBond { bond } => {
-            let b = cfg
-                .bond(bond)
-                .with_context(|| format!("{bond} is not configured"))?;
-            match k.create_bond(bond, &b.options) {
-                Ok(()) => undo.push(Undo::DeleteLink(bond.clone())),
-                // Another hook or `modprobe bonding` made it between observing and now.
-                Err(e) if k.link(bond)?.is_some() => {
-                    crate::debug!("{bond} exists already: {e:#}");
-                    if kernel::bond_slaves(bond).is_empty() {
-                        let idx = index_of(k, bond)?;
-                        k.set_bond_options(idx, &b.options)?;
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Action::SetBondOptions { bond } => {
-            let b = cfg
-                .bond(bond)
-                .with_context(|| format!("{bond} is not configured"))?;
-            let idx = index_of(k, bond)?;
+        Action::CreateBond { name, options } => create_bond(k, name, options, undo)?,
+        Action::SetBondOptions { name, options } => {
+            let idx = index_of(k, name)?;
             // The kernel refuses a mode change while the bond is up.
             k.set_up(idx, false)?;
-            k.set_bond_options(idx, &b.options)?;
+            k.set_bond_options(idx, options)?;
         }
-        Action::CreateBridge { bridge } => {
-            k.create_bridge(bridge)?;
-            undo.push(Undo::DeleteLink(bridge.clone()));
+        Action::CreateBridge { name } => {
+            k.create_bridge(name.as_str())?;
+            undo.push(Undo::DeleteLink(name.clone()));
         }
-        Action::SetPrimary { bond, primary } => kernel::set_bond_primary(bond, primary)?,
+        Action::SetPrimary { bond, primary } => {
+            kernel::set_bond_primary(bond.as_str(), primary.as_str())?
+        }
         Action::LinkUp { iface } => {
             let idx = index_of(k, iface)?;
             k.set_up(idx, true)?;
         }
-        Action::Enslave { iface, master } => {
-            let link = k.link(iface)?.ok_or_else(|| anyhow!("{iface} vanished"))?;
-            let m = index_of(k, master)?;
-            let addrs = k.addresses(link.index)?;
-            undo.push(Undo::Release {
-                iface: iface.clone(),
-                addrs,
-                was_up: link.up,
-            });
-            k.set_up(link.index, false)?;
-            k.flush_addresses(link.index)?;
-            k.set_master(link.index, Some(m))?;
-            k.set_up(link.index, true)?;
-        }
+        Action::Enslave { iface, master } => enslave(k, iface, master, undo)?,
         Action::AddAddress { iface, address } => {
             let idx = index_of(k, iface)?;
             let had = k.addresses(idx)?.contains(address);
@@ -136,55 +119,122 @@ fn step(a: &Action, cfg: &Config, k: &mut Kernel, undo: &mut Vec<Undo>) -> Resul
             let idx = index_of(k, iface)?;
             k.replace_route(idx, route)?;
         }
-        Action::RecordSlave { iface, bond } => state::record_slave(iface, bond)?,
-        Action::ForgetSlave { iface } => state::forget_slave(iface),
-        Action::StartSupplicant { iface, .. } => service::ensure(&Job::Supplicant(iface.clone()))?,
-        Action::StopSupplicant { iface } => service::stop_nowait(&Job::Supplicant(iface.clone()))?,
-        Action::StopBondJobs { bond } => {
-            service::stop_nowait(&Job::Settle(bond.clone()))?;
+        Action::RecordSlave { iface, bond } => state::record_slave(iface.as_str(), bond.as_str())?,
+        Action::ForgetSlave { iface } => state::forget_slave(iface.as_str()),
+        Action::StartSupplicant { iface } => service::ensure(&Job::Supplicant(iface.clone()))?,
+        Action::StopSupplicant { iface, stop } => stop_job(&Job::Supplicant(iface.clone()), *stop)?,
+        Action::StopBondJob { bond, stop } => stop_job(&Job::Settle(bond.clone()), *stop)?,
+        // The lease just expires at the server otherwise: not worth failing `down` for.
+        Action::ReleaseLease { bond } => {
+            if let Err(e) = supervise::release(bond) {
+                crate::warn!("{}: releasing the lease failed: {e:#}", bond.name);
+            }
         }
-        // Asked for by apply() before everything else. The job watches the bond's link
-        // events itself: once it runs, there is nothing to tell it.
-        Action::Settle { .. } => {}
+        // An address or route already gone (a released lease takes its own) is fine.
+        Action::DeleteRoute { iface, route } => {
+            let idx = index_of(k, iface)?;
+            k.del_route(idx, route)?;
+        }
+        Action::DeleteAddress { iface, address } => {
+            let idx = index_of(k, iface)?;
+            k.del_address(idx, address)?;
+        }
+        Action::ReleaseSlave { iface, .. } => release_slave(k, iface)?,
+        Action::DeleteLink { name } => {
+            let idx = index_of(k, name)?;
+            k.delete_link(idx)?;
+        }
+        Action::ForgetBond { bond } => state::clear_bond(bond.as_str()),
     }
+    Ok(())
+}
+
+fn create_bond(
+    k: &mut Kernel,
+    name: &IfName,
+    options: &BondOptions,
+    undo: &mut Vec<Undo>,
+) -> Result<()> {
+    match k.create_bond(name.as_str(), options) {
+        Ok(()) => undo.push(Undo::DeleteLink(name.clone())),
+        // Another hook or `modprobe bonding` made it between observing and now.
+        Err(e) if k.link(name.as_str())?.is_some() => {
+            crate::debug!("{name} exists already: {e:#}");
+            if kernel::bond_slaves(name.as_str()).is_empty() {
+                let idx = index_of(k, name)?;
+                k.set_bond_options(idx, options)?;
+            }
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(())
+}
+
+/// A slave that vanished meanwhile is free already; its record goes either way.
+fn release_slave(k: &mut Kernel, iface: &IfName) -> Result<()> {
+    if let Some(l) = k.link(iface.as_str())? {
+        k.set_master(l.index, None)?;
+        k.set_up(l.index, true)?;
+    }
+    state::forget_slave(iface.as_str());
+    Ok(())
+}
+
+/// down, flush, master, up: undone by releasing it with its addresses back.
+fn enslave(k: &mut Kernel, iface: &IfName, master: &IfName, undo: &mut Vec<Undo>) -> Result<()> {
+    let link = k
+        .link(iface.as_str())?
+        .ok_or_else(|| anyhow!("{iface} vanished"))?;
+    let m = index_of(k, master)?;
+    let addrs = k.addresses(link.index)?;
+    undo.push(Undo::Release {
+        iface: iface.clone(),
+        addrs,
+        was_up: link.up,
+    });
+    k.set_up(link.index, false)?;
+    k.flush_addresses(link.index)?;
+    k.set_master(link.index, Some(m))?;
+    k.set_up(link.index, true)?;
     Ok(())
 }
 
 fn rollback(k: &mut Kernel, undo: Vec<Undo>) {
     for u in undo.into_iter().rev() {
-        let r: Result<()> = (|| {
-            match &u {
-                Undo::DeleteLink(name) => {
-                    if let Some(l) = k.link(name)? {
-                        crate::info!("undo: delete {name}");
-                        k.delete_link(l.index)?;
-                    }
-                }
-                Undo::Release {
-                    iface,
-                    addrs,
-                    was_up,
-                } => {
-                    if let Some(l) = k.link(iface)? {
-                        crate::info!("undo: release {iface}");
-                        k.set_master(l.index, None)?;
-                        for a in addrs {
-                            k.add_address(l.index, a)?;
-                        }
-                        k.set_up(l.index, *was_up)?;
-                    }
-                }
-                Undo::DelAddress(iface, a) => {
-                    if let Some(l) = k.link(iface)? {
-                        crate::info!("undo: remove address {a} from {iface}");
-                        k.del_address(l.index, a)?;
-                    }
-                }
-            }
-            Ok(())
-        })();
-        if let Err(e) = r {
+        if let Err(e) = undo_one(k, &u) {
             crate::warn!("undo failed: {e:#}");
         }
     }
+}
+
+fn undo_one(k: &mut Kernel, u: &Undo) -> Result<()> {
+    match u {
+        Undo::DeleteLink(name) => {
+            if let Some(l) = k.link(name.as_str())? {
+                crate::info!("undo: delete {name}");
+                k.delete_link(l.index)?;
+            }
+        }
+        Undo::Release {
+            iface,
+            addrs,
+            was_up,
+        } => {
+            if let Some(l) = k.link(iface.as_str())? {
+                crate::info!("undo: release {iface}");
+                k.set_master(l.index, None)?;
+                for a in addrs {
+                    k.add_address(l.index, a)?;
+                }
+                k.set_up(l.index, *was_up)?;
+            }
+        }
+        Undo::DelAddress(iface, a) => {
+            if let Some(l) = k.link(iface.as_str())? {
+                crate::info!("undo: remove address {a} from {iface}");
+                k.del_address(l.index, a)?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -11,12 +11,12 @@ use crate::kernel::{self, Kernel};
 use crate::net::IfName;
 use crate::plan::{self, Event};
 use crate::service::{self, Job};
-use crate::{apply, lock, settle, state, status, supplicant};
+use crate::{apply, lock, status, supplicant};
 
 pub const USAGE: &str = "\
 usage: hotbond status [BOND] [--json]     show bonds, slaves, MACs, DHCP and supplicant state
        hotbond up BOND                    create BOND and enslave every configured interface present
-       hotbond down BOND                  release the lease, remove addresses, free slaves, delete BOND
+       hotbond down [--dry-run] BOND      release the lease, remove addresses, free slaves, delete BOND
        hotbond replay [--dry-run] [IFACE...]  re-run the hotplug path for interfaces present now
        hotbond check [--config PATH]      validate the configuration
 environment: HOTBOND_CONFIG (configuration file), HOTBOND_DEBUG=1 (verbose)";
@@ -31,7 +31,12 @@ pub fn main(args: Vec<String>) -> Result<()> {
             cmd_status(bond, json)
         }
         Some("up") => cmd_up(one_arg(it, "up BOND")?),
-        Some("down") => cmd_down(one_arg(it, "down BOND")?),
+        Some("down") => {
+            let rest: Vec<&str> = it.collect();
+            let dry = rest.contains(&"--dry-run");
+            let args = rest.into_iter().filter(|a| *a != "--dry-run");
+            cmd_down(one_arg(args, "down [--dry-run] BOND")?, dry)
+        }
         Some("replay") => {
             let rest: Vec<&str> = it.collect();
             let dry = rest.contains(&"--dry-run");
@@ -64,6 +69,7 @@ fn one_arg<'a>(mut it: impl Iterator<Item = &'a str>, usage: &str) -> Result<&'a
     }
 }
 
+/// The edge for a bond's name: validated here, carried as the configured bond's from then on.
 fn configured_bond<'a>(cfg: &'a Config, name: &str) -> Result<&'a crate::config::Bond> {
     IfName::new(name)?;
     cfg.bond(name).with_context(|| {
@@ -105,7 +111,7 @@ fn cmd_status(bond: Option<&str>, json: bool) -> Result<()> {
 }
 
 /// Interfaces present now that the configuration puts in `bond` (or in any bond).
-fn present_members(k: &mut Kernel, cfg: &Config, bond: Option<&str>) -> Result<Vec<String>> {
+fn present_members(k: &mut Kernel, cfg: &Config, bond: Option<&IfName>) -> Result<Vec<IfName>> {
     let mut out = Vec::new();
     for l in k.links()? {
         if cfg.bond(&l.name).is_some() {
@@ -113,8 +119,8 @@ fn present_members(k: &mut Kernel, cfg: &Config, bond: Option<&str>) -> Result<V
         }
         let facts = kernel::device_facts(&l.name, l.mac);
         if let Some((b, _)) = cfg.bond_for(&facts) {
-            if bond.is_none_or(|n| n == b.name.as_str()) {
-                out.push(l.name);
+            if bond.is_none_or(|n| *n == b.name) {
+                out.extend(hooks::kernel_name(&l.name));
             }
         }
     }
@@ -133,94 +139,78 @@ fn cmd_up(name: &str) -> Result<()> {
             ..Default::default()
         };
         let p = plan::plan_up(bond, &obs);
-        apply::apply(&p, &cfg, &mut k)?;
+        apply::apply(&p, &mut k)?;
     }
-    for iface in present_members(&mut k, &cfg, Some(name))? {
+    for iface in present_members(&mut k, &cfg, Some(&bond.name))? {
         hooks::handle(&Event::Add(iface), &cfg, false)?;
     }
     println!("{name} is up; `hotbond status {name}` shows when it has settled");
     Ok(())
 }
 
-/// Ordered teardown, as the classic recipe's unit ordering does it: the lease is released
-/// before the supplicants stop, static configuration goes before the slaves are freed, and
-/// the bond goes last.
-fn cmd_down(name: &str) -> Result<()> {
+/// The teardown of [`plan::plan_down`], or with `dry_run` only what it would do.
+fn cmd_down(name: &str, dry_run: bool) -> Result<()> {
     let cfg = Config::load()?;
     let bond = configured_bond(&cfg, name)?;
     let mut k = Kernel::open()?;
-    let _g = lock::lock_bond(name)?;
-    // The client is the bond job's child: release first (the client must run for that; the
-    // job then ends by itself), then stop the job, which takes anything left with it.
-    if let Err(e) = settle::release_dhcp(bond) {
-        crate::warn!("{name}: releasing the lease failed: {e:#}");
-    }
-    service::stop(&Job::Settle(name.to_string()))?;
-    let Some(master) = k.link(name)? else {
-        state::clear_bond(name);
-        println!("{name} does not exist; nothing to tear down");
+    let _g = if dry_run {
+        None
+    } else {
+        Some(lock::lock_bond(name)?)
+    };
+    let master = hooks::master_state(&mut k, name)?;
+    let p = plan::plan_down(bond, master.as_ref());
+    if dry_run {
+        print_plan(&p, dry_run);
         return Ok(());
-    };
-    for r in &bond.routes {
-        crate::info!("remove route {r} from {name}");
-        k.del_route(master.index, r)?;
     }
-    for a in k.addresses(master.index)? {
-        crate::info!("remove address {a} from {name}");
-        k.del_address(master.index, &a)?;
+    apply::apply(&p, &mut k)?;
+    if master.is_some() {
+        println!("{name} is down");
+    } else {
+        println!("{name} does not exist; nothing to tear down");
     }
-    let slaves = match bond.kind {
-        Kind::Bond => kernel::bond_slaves(name),
-        Kind::Bridge => kernel::lower_links(name),
-    };
-    for s in &slaves {
-        service::stop(&Job::Supplicant(s.clone()))?;
-    }
-    for s in &slaves {
-        if let Some(l) = k.link(s)? {
-            crate::info!("release {s} from {name}");
-            k.set_master(l.index, None)?;
-            k.set_up(l.index, true)?;
-        }
-        state::forget_slave(s);
-    }
-    crate::info!("delete {name}");
-    k.delete_link(master.index)?;
-    state::clear_bond(name);
-    println!("{name} is down");
     Ok(())
+}
+
+/// The plan's reason, then each step as it would be (or was) done.
+fn print_plan(p: &plan::Plan, dry_run: bool) {
+    println!("{}", p.reason);
+    for s in p.steps() {
+        println!("  {} {s}", if dry_run { "would" } else { "did" });
+    }
 }
 
 fn cmd_replay(ifaces: &[&str], dry_run: bool) -> Result<()> {
     let cfg = Config::load()?;
     let mut k = Kernel::open()?;
-    let list: Vec<String> = if ifaces.is_empty() {
+    let list: Vec<IfName> = if ifaces.is_empty() {
         let mut v = present_members(&mut k, &cfg, None)?;
         // Masters last: their static configuration once their slaves are in.
         for b in &cfg.bonds {
             if k.link(b.name.as_str())?.is_some() {
-                v.push(b.name.to_string());
+                v.push(b.name.clone());
             }
         }
         v
     } else {
+        let mut v = Vec::new();
         for i in ifaces {
-            IfName::new(i)?;
+            let name = IfName::new(i)?;
             if k.link(i)?.is_none() {
                 bail!("unknown interface {i}: no such device");
             }
+            v.push(name);
         }
-        ifaces.iter().map(|s| s.to_string()).collect()
+        v
     };
     if list.is_empty() {
         println!("no configured interface is present");
     }
     for i in list {
         let p = hooks::handle(&Event::Add(i.clone()), &cfg, dry_run)?;
-        println!("{i}: {}", p.reason);
-        for a in &p.actions {
-            println!("  {} {a}", if dry_run { "would" } else { "did" });
-        }
+        print!("{i}: ");
+        print_plan(&p, dry_run);
     }
     Ok(())
 }
@@ -256,26 +246,22 @@ fn cmd_check(path: Option<PathBuf>) -> Result<()> {
 }
 
 fn cmd_exec_supplicant(iface: &str) -> Result<()> {
-    IfName::new(iface)?;
-    service::write_own_pid_file(&Job::Supplicant(iface.to_string()))?;
+    let name = IfName::new(iface)?;
+    service::write_own_pid_file(&Job::Supplicant(name.clone()))?;
     let cfg = Config::load()?;
     let mut k = Kernel::open()?;
     let link = k
         .link(iface)?
         .with_context(|| format!("unknown interface {iface}: no such device"))?;
     let facts = kernel::device_facts(iface, link.mac);
-    let (bond, rule) = cfg
+    let (bond, _) = cfg
         .bond_for(&facts)
         .with_context(|| format!("{iface} is not part of any configured bond"))?;
-    let sup = rule
-        .supplicant
-        .clone()
-        .or_else(|| {
-            facts
-                .wireless
-                .then(|| bond.auto_supplicant.clone())
-                .flatten()
-        })
+    // The same choice the planner made when it asked for this job.
+    let sup = bond
+        .supplicant_for(&facts)
         .with_context(|| format!("{iface} has no supplicant configured"))?;
-    supplicant::run_job(iface, &sup, || crate::hooks::wpa(iface, "CONNECTED"))
+    supplicant::run_job(iface, sup, || {
+        hooks::on_event(&Event::Connected(name.clone()))
+    })
 }

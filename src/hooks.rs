@@ -15,10 +15,10 @@ pub fn observe(event: &Event, cfg: &Config, k: &mut Kernel) -> Result<Observed> 
     let iface = event.iface();
     let link = match event {
         Event::Remove(_) => None,
-        _ => k.link(iface)?,
+        _ => k.link(iface.as_str())?,
     };
     let facts = match (&link, event) {
-        (Some(l), _) => Some(kernel::device_facts(iface, l.mac)),
+        (Some(l), _) => Some(kernel::device_facts(iface.as_str(), l.mac)),
         // Gone: only its name is left to match rules on.
         (None, Event::Remove(_)) => Some(crate::net::DeviceFacts {
             name: iface.to_string(),
@@ -33,7 +33,7 @@ pub fn observe(event: &Event, cfg: &Config, k: &mut Kernel) -> Result<Observed> 
         iface: link,
         facts,
         master: None,
-        recorded_bond: state::recorded_bond(iface),
+        recorded_bond: state::recorded_bond(iface.as_str()),
         bonding_loaded: kernel::bonding_loaded(),
     };
     if let Some(bond) = plan::bond_of(event, cfg, &obs) {
@@ -48,23 +48,31 @@ pub fn master_state(k: &mut Kernel, name: &str) -> Result<Option<MasterState>> {
     };
     let addresses = k.addresses(link.index)?;
     let is_bond = link.kind.as_deref() == Some("bond");
+    let slaves = if is_bond {
+        kernel::bond_slaves(name)
+    } else {
+        kernel::lower_links(name)
+    };
     Ok(Some(MasterState {
         mode: kernel::bond_mode(name),
         fail_over_mac: kernel::bond_fail_over_mac(name),
         primary: kernel::bond_primary(name),
-        slaves: if is_bond {
-            kernel::bond_slaves(name)
-        } else {
-            kernel::lower_links(name)
-        },
+        slaves: slaves.iter().filter_map(|s| kernel_name(s)).collect(),
         addresses,
         link,
     }))
 }
 
+/// A name the kernel reported. The kernel accepts a few (control characters) that hotbond
+/// refuses everywhere else; such a device was never hotbond's to manage.
+pub fn kernel_name(s: &str) -> Option<IfName> {
+    IfName::new(s)
+        .map_err(|e| crate::debug!("{e:#}: left alone"))
+        .ok()
+}
+
 /// Handles one event: plan, and unless `dry_run`, apply. Returns the plan.
 pub fn handle(event: &Event, cfg: &Config, dry_run: bool) -> Result<Plan> {
-    IfName::new(event.iface())?;
     let mut k = Kernel::open()?;
     // Find the bond without the lock (cheap, read-only), then decide again under it.
     let first = observe(event, cfg, &mut k)?;
@@ -82,16 +90,22 @@ pub fn handle(event: &Event, cfg: &Config, dry_run: bool) -> Result<Plan> {
     let p = plan::plan(event, cfg, &obs);
     crate::info!("{event}: {}", p.reason);
     if !dry_run {
-        apply::apply(&p, cfg, &mut k)?;
+        apply::apply(&p, &mut k)?;
     }
     Ok(p)
 }
 
+/// One event, with the configuration as it is now.
+pub fn on_event(event: &Event) -> Result<()> {
+    let cfg = Config::load()?;
+    handle(event, &cfg, false).map(|_| ())
+}
+
 /// `hotbond-udev`: ACTION and INTERFACE from udev's environment, or `add|remove IFACE`.
 pub fn udev(action: &str, iface: &str) -> Result<()> {
-    let event = match action {
-        "add" => Event::Add(iface.to_string()),
-        "remove" => Event::Remove(iface.to_string()),
+    let event: fn(IfName) -> Event = match action {
+        "add" => Event::Add,
+        "remove" => Event::Remove,
         // The name is not validated yet: logged escaped and cut.
         "change" | "move" | "bind" | "unbind" => {
             crate::debug!("{}: udev {action} ignored", shown(iface));
@@ -102,22 +116,18 @@ pub fn udev(action: &str, iface: &str) -> Result<()> {
             shown(other)
         ),
     };
-    IfName::new(iface)?;
-    let cfg = Config::load()?;
-    handle(&event, &cfg, false).map(|_| ())
+    on_event(&event(IfName::new(iface)?))
 }
 
 /// `hotbond-wpa IFNAME EVENT`: the wpa_cli action script.
 pub fn wpa(iface: &str, what: &str) -> Result<()> {
-    let event = match what {
-        "CONNECTED" => Event::Connected(iface.to_string()),
-        "DISCONNECTED" => Event::Disconnected(iface.to_string()),
+    let event: fn(IfName) -> Event = match what {
+        "CONNECTED" => Event::Connected,
+        "DISCONNECTED" => Event::Disconnected,
         other => {
             crate::debug!("{}: wpa_cli event {} ignored", shown(iface), shown(other));
             return Ok(());
         }
     };
-    IfName::new(iface)?;
-    let cfg = Config::load()?;
-    handle(&event, &cfg, false).map(|_| ())
+    on_event(&event(IfName::new(iface)?))
 }

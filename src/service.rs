@@ -14,21 +14,31 @@ use anyhow::{bail, Context, Result};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
+use crate::net::IfName;
 use crate::paths;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Job {
     /// `hotbond-settle BOND`: waits for the bond to settle and runs its DHCP client.
-    Settle(String),
+    Settle(IfName),
     /// wpa_supplicant on an interface, with wpa_cli and the action hook.
-    Supplicant(String),
+    Supplicant(IfName),
+}
+
+impl std::fmt::Display for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Job::Settle(b) => write!(f, "the job of {b} (settle, DHCP)"),
+            Job::Supplicant(i) => write!(f, "wpa_supplicant on {i}"),
+        }
+    }
 }
 
 impl Job {
     fn template(&self) -> (&'static str, &str) {
         match self {
-            Job::Settle(b) => ("hotbond-settle", b),
-            Job::Supplicant(i) => ("hotbond-supplicant", i),
+            Job::Settle(b) => ("hotbond-settle", b.as_str()),
+            Job::Supplicant(i) => ("hotbond-supplicant", i.as_str()),
         }
     }
 
@@ -41,8 +51,8 @@ impl Job {
     pub fn argv(&self) -> Vec<String> {
         let bin = |n: &str| paths::bin(n).to_string_lossy().into_owned();
         match self {
-            Job::Settle(b) => vec![bin("hotbond-settle"), b.clone()],
-            Job::Supplicant(i) => vec![bin("hotbond"), "exec-supplicant".into(), i.clone()],
+            Job::Settle(b) => vec![bin("hotbond-settle"), b.to_string()],
+            Job::Supplicant(i) => vec![bin("hotbond"), "exec-supplicant".into(), i.to_string()],
         }
     }
 

@@ -1,9 +1,10 @@
 //! Integration tests on this host's kernel, each in a fresh network namespace: the bridge
 //! master variant end to end, idempotence and concurrency of the udev hook, remove, link
 //! up/down with the settle job, bad input (names, configuration), the missing bonding
-//! driver, rollback of a failed enslave, `hotbond down`/`up`, the seed's network.conf, and
-//! the settle job's DHCP client (a fake `dhcpcd` on PATH): exactly one, replaced when the
-//! master's MAC changes or the master is made again, released by `hotbond down`.
+//! driver, rollback of a failed enslave, `hotbond down` (and its dry run) and `up`, the
+//! seed's network.conf, and the settle job's DHCP client (a fake `dhcpcd` on PATH): exactly
+//! one, replaced when the master's MAC changes or the master is made again, released by
+//! `hotbond down`.
 //!
 //! This host's kernel has veth and bridges but no bonding driver: the bond itself is proven
 //! in the VM test bed; here a bond-kind configuration must fail cleanly.
@@ -636,6 +637,56 @@ fn down_and_up() {
     env.hotbond(&["up", "br0"]).assert_ok();
     assert_bridge_configured(&env);
     assert_eq!(env.ports("br0"), ["hbv0", "hbv1"]);
+}
+
+#[test]
+fn down_dry_run_prints_the_plan_and_changes_nothing() {
+    let Some(env) = bridge_env() else { return };
+    env.veth("hbv0", "hbp0", None);
+    env.veth("hbv1", "hbp1", None);
+    env.udev("add", "hbv0").assert_ok();
+    env.udev("add", "hbv1").assert_ok();
+    env.wait_settled("br0", true, SETTLE);
+    let before = env.snapshot();
+    let jobs = env.processes();
+
+    let r = env.hotbond(&["down", "--dry-run", "br0"]);
+    r.assert_ok();
+    // One line per step, in the order `down` takes them.
+    let want = [
+        "would release the DHCP lease of br0 (if its client runs)",
+        "would stop the settle job and DHCP client of br0 and wait until it is gone",
+        "would remove route 10.66.0.0/16 via 10.55.0.254 from br0",
+        "would remove address 10.55.0.1/24 from br0",
+        "would remove address fd00:55::1/64 from br0",
+        "would stop wpa_supplicant on hbv0 and wait until it is gone",
+        "would stop wpa_supplicant on hbv1 and wait until it is gone",
+        "would release hbv0 from br0",
+        "would release hbv1 from br0",
+        "would delete br0",
+        "would forget the recorded state of br0",
+    ];
+    let got: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("would ").map(|_| l.trim()))
+        .collect();
+    assert_eq!(got, want, "{r:#?}");
+
+    assert_eq!(env.snapshot(), before, "a dry run changes nothing");
+    assert_eq!(env.processes(), jobs, "the bridge's job still runs");
+    assert!(env.settle_record("br0").is_some());
+    for s in ["hbv0", "hbv1"] {
+        assert_eq!(env.slave_record(s).as_deref(), Some("br0"));
+    }
+    // The real thing does what the dry run said.
+    env.hotbond(&["down", "br0"]).assert_ok();
+    assert!(!env.exists("br0"), "{}", env.snapshot());
+    // Of a master that is gone: its job and records only.
+    let r = env.hotbond(&["down", "--dry-run", "br0"]);
+    r.assert_ok();
+    assert!(r.stdout.contains("br0 does not exist"), "{r:#?}");
+    assert!(!r.stdout.contains("would delete"), "{r:#?}");
 }
 
 #[test]

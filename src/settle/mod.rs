@@ -55,7 +55,7 @@ fn configured_bond(bond_name: &str) -> Result<Bond> {
 /// release by `hotbond down`); otherwise runs until it is stopped.
 pub fn run(bond_name: &str) -> Result<()> {
     let bond = configured_bond(bond_name)?;
-    service::write_own_pid_file(&Job::Settle(bond_name.to_string()))?;
+    service::write_own_pid_file(&Job::Settle(bond.name.clone()))?;
     // Subscribe before the first look, so no change falls between the two.
     let mut events = LinkEvents::subscribe()?;
     let mut k = Kernel::open()?;
