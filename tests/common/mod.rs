@@ -23,14 +23,58 @@ pub const UDHCPC_SCRIPT: &str = env!("CARGO_BIN_EXE_hotbond-udhcpc-script");
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-/// The tests need root (network namespaces); elsewhere they say so and pass.
+/// Set by `tests/all`: every test must really run, so one that cannot is a failure.
+pub fn full_tests() -> bool {
+    std::env::var_os("HOTBOND_FULL_TESTS").is_some_and(|v| v == "1")
+}
+
+/// A test that cannot run in this environment: with `HOTBOND_FULL_TESTS=1` it fails saying
+/// why; otherwise it prints "SKIP: why" to stderr and the caller returns.
+#[track_caller]
+pub fn cannot_run(why: &str) {
+    assert!(
+        !full_tests(),
+        "cannot run here: {why} (HOTBOND_FULL_TESTS=1 wants every test to run)"
+    );
+    say(&format!("SKIP: {why}"));
+}
+
+/// A line on stderr past the test harness's capture (which would hide it in a passing test).
+fn say(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// A test whose subject this host does not have (it proves behaviour on other hosts): it
+/// says so on stderr, also under `HOTBOND_FULL_TESTS=1`, and the caller returns.
+pub fn not_applicable(why: &str) {
+    say(&format!("SKIP (not applicable on this host): {why}"));
+}
+
+/// The tests need root (network namespaces); see [`cannot_run`] for elsewhere.
+#[track_caller]
 pub fn root_or_skip() -> bool {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIP: needs root");
+        cannot_run("needs root (network namespaces)");
         return false;
     }
     true
+}
+
+/// Whether the host's kernel has the bonding driver: loaded or built in (`/sys/module`),
+/// or loadable (`modprobe -n` finds it). Says which.
+pub fn host_bonding() -> Option<&'static str> {
+    if Path::new("/sys/module/bonding").exists() {
+        return Some("loaded");
+    }
+    let loadable = Command::new("modprobe")
+        .args(["-n", "-q", "bonding"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    loadable.then_some("loadable")
 }
 
 /// Polls `cond` until it holds or `timeout` passes; returns whether it held.
@@ -119,7 +163,7 @@ pub struct Env {
 
 impl Env {
     /// A fresh namespace (loopback up) and `config_name` in a fresh directory holding
-    /// `config_text`, root-owned, mode 0644. None when not root ("SKIP" printed).
+    /// `config_text`, root-owned, mode 0644. None when not root (see [`root_or_skip`]).
     pub fn new(config_name: &str, config_text: &str) -> Option<Env> {
         if !root_or_skip() {
             return None;
