@@ -15,8 +15,10 @@ step "unplug Wi-Fi"
 vm-unplug-wifi wlan0
 wait_for "wlan0's supplicant stopped" 30 not has_supplicant wlan0
 wait_quiet
-left=$(procs_mentioning wlan0)
-[ -z "$left" ] || fail "processes still about wlan0: $left"
+# The unit's stop ends wpa_supplicant first; its wpa_cli follows within moments (later on a
+# loaded host), so wait for it rather than look once.
+no_procs() { [ -z "$(procs_mentioning "$1")" ]; }
+if ! vm_wait 20 no_procs wlan0; then fail "processes still about wlan0: $(procs_mentioning wlan0)"; fi
 pass "no process left for wlan0"
 if [ -d /run/systemd/system ]; then
   units=$(systemctl list-units --no-legend --plain --state=active,activating,failed '*wlan0*' | awk '$1 !~ /^sys-/ {print $1}' | xargs)
