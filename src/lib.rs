@@ -17,6 +17,7 @@ pub mod log;
 pub mod net;
 pub mod paths;
 pub mod plan;
+pub mod process;
 pub mod service;
 pub mod settle;
 pub mod state;

@@ -10,12 +10,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use crate::net::IfName;
 use crate::paths;
+use crate::process::{self, pid_alive, wait_gone};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Job {
@@ -104,23 +105,10 @@ pub fn backend() -> Backend {
 }
 
 fn systemctl(args: &[&str]) -> Result<()> {
-    let out = Command::new("systemctl")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .context("cannot run systemctl")?;
-    systemctl_outcome(&args.join(" "), &out)
-}
-
-/// systemctl's exit, as a one-line error with what it said.
-fn systemctl_outcome(args: &str, out: &std::process::Output) -> Result<()> {
-    if !out.status.success() {
-        bail!(
-            "systemctl {args}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(())
+    let argv: Vec<&str> = std::iter::once("systemctl")
+        .chain(args.iter().copied())
+        .collect();
+    process::run(&argv)
 }
 
 /// Makes sure the job runs, cheaply: a job that runs already (its pid file names a live
@@ -147,7 +135,10 @@ impl Pending {
             return Ok(());
         };
         let out = child.wait_with_output().context("cannot run systemctl")?;
-        systemctl_outcome(&format!("--no-block start {}", self.job.unit()), &out)
+        process::outcome(
+            &format!("systemctl --no-block start {}", self.job.unit()),
+            &out,
+        )
     }
 
     /// Takes the start back (the work it was for failed and was undone). Under systemd the
@@ -241,25 +232,6 @@ pub fn stop_nowait(job: &Job) -> Result<()> {
     }
 }
 
-/// Waits (bounded) until a process has exited.
-pub fn wait_gone(pid: i32, timeout: Duration) {
-    let deadline = Instant::now() + timeout;
-    while pid_alive(pid) && Instant::now() < deadline {
-        wait_exit(pid, deadline);
-    }
-}
-
-fn pid_alive(pid: i32) -> bool {
-    // A zombie is not alive for our purposes.
-    match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => !matches!(
-            s.rsplit(')').next().map(|r| r.trim_start().chars().next()),
-            Some(Some('Z'))
-        ),
-        Err(_) => false,
-    }
-}
-
 /// The pid from the job's pid file, if that process is alive, still leads its session and
 /// runs the job's program (a recycled pid would not). systemd and the detached start both
 /// make the job a session leader.
@@ -293,31 +265,6 @@ fn running_pid(job: &Job) -> Option<i32> {
             .zip(&want[1..])
             .all(|(h, w)| *h == w.as_bytes());
     (sid.as_raw() == pid && same).then_some(pid)
-}
-
-/// Waits for a process to exit, woken by its pidfd (no polling), bounded by `deadline`.
-fn wait_exit(pid: i32, deadline: Instant) {
-    // SAFETY: plain syscall; the returned fd is closed below.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
-    if fd < 0 {
-        // No pidfd (a kernel before 5.3, a seccomp filter): poll, gently.
-        std::thread::sleep(Duration::from_millis(20));
-        return;
-    }
-    let ms = deadline
-        .saturating_duration_since(Instant::now())
-        .as_millis()
-        .min(i32::MAX as u128) as i32;
-    let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: pfd is a valid pollfd for the duration of the call.
-    unsafe {
-        libc::poll(&mut pfd, 1, ms);
-        libc::close(fd);
-    }
 }
 
 /// Starts the job as a daemon: its own session, stdio on /dev/null, reparented to init

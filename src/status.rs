@@ -6,7 +6,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::config::{Bond, Config, Kind};
-use crate::kernel::{self, Kernel};
+use crate::kernel::{self, BondMode, FailOverMac, Kernel, OperState};
 use crate::state::{self, BondRecord};
 use crate::supplicant;
 
@@ -14,7 +14,7 @@ use crate::supplicant;
 pub struct SlaveStatus {
     pub name: String,
     pub active: bool,
-    pub oper: String,
+    pub oper: OperState,
     pub carrier: bool,
     pub mac: Option<String>,
     /// wpa_supplicant's `wpa_state`, when one runs on this slave.
@@ -37,20 +37,33 @@ pub struct BondStatus {
     pub bond: String,
     pub kind: Kind,
     pub exists: bool,
-    pub mode: Option<String>,
-    pub fail_over_mac: Option<String>,
+    #[serde(serialize_with = "display")]
+    pub mode: Option<BondMode>,
+    #[serde(serialize_with = "display")]
+    pub fail_over_mac: Option<FailOverMac>,
     /// The primary as the kernel reports it: only while that interface is a slave.
     pub primary: Option<String>,
     /// The primary the configuration names (the kernel keeps it by name while it is absent).
     pub configured_primary: Option<String>,
     pub active_slave: Option<String>,
     pub mac: Option<String>,
-    pub oper: Option<String>,
+    pub oper: Option<OperState>,
     pub addresses: Vec<String>,
     pub slaves: Vec<SlaveStatus>,
     pub dhcp: Option<DhcpStatus>,
     pub settled: bool,
     pub settle: Option<BondRecord>,
+}
+
+/// A kernel value in JSON as it reads in sysfs ("active-backup").
+fn display<T: std::fmt::Display, S: serde::Serializer>(
+    v: &Option<T>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.collect_str(v),
+        None => s.serialize_none(),
+    }
 }
 
 pub fn bond_status(k: &mut Kernel, cfg: &Config, bond: &Bond) -> Result<BondStatus> {
@@ -79,7 +92,7 @@ pub fn bond_status(k: &mut Kernel, cfg: &Config, bond: &Bond) -> Result<BondStat
                 .and_then(|st| st.get("wpa_state").cloned());
             slaves.push(SlaveStatus {
                 active: active.as_deref() == Some(s.as_str()),
-                oper: l.oper.clone(),
+                oper: l.oper,
                 carrier: l.carrier,
                 mac: l.mac.map(|m| m.to_string()),
                 supplicant: sup,
@@ -134,7 +147,7 @@ pub fn bond_status(k: &mut Kernel, cfg: &Config, bond: &Bond) -> Result<BondStat
             None
         },
         configured_primary: bond.primary.as_ref().map(|p| p.to_string()),
-        oper: link.as_ref().map(|l| l.oper.clone()),
+        oper: link.as_ref().map(|l| l.oper),
         active_slave: active,
         mac,
         addresses,
@@ -163,9 +176,9 @@ pub fn render(s: &BondStatus) -> String {
             Kind::Bond => "bond",
             Kind::Bridge => "bridge",
         },
-        s.mode.as_deref().unwrap_or(""),
+        s.mode.map(|m| m.to_string()).unwrap_or_default(),
         s.mac.as_deref().unwrap_or("-"),
-        s.oper.as_deref().unwrap_or("?")
+        s.oper.map(|o| o.to_string()).as_deref().unwrap_or("?")
     );
     if s.mode.is_some() {
         let _ = writeln!(
@@ -177,7 +190,10 @@ pub fn render(s: &BondStatus) -> String {
                 (None, Some(c)) => format!("{c} (not present)"),
                 (None, None) => "(none)".into(),
             },
-            s.fail_over_mac.as_deref().unwrap_or("?")
+            s.fail_over_mac
+                .map(|f| f.to_string())
+                .as_deref()
+                .unwrap_or("?")
         );
     }
     let _ = writeln!(

@@ -2,7 +2,7 @@
 //! run in the foreground as the bond job's child: the job starts it, watches it through its
 //! pidfd, and stops it with the client's restart signal (SIGKILL after 5 s).
 
-use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,7 +15,7 @@ use super::supervise::{decide, DhcpAction, Progress, SettledOn, Supervisor};
 use super::{client_by_name, client_for, options, Client};
 use crate::config::Bond;
 use crate::kernel::Kernel;
-use crate::service;
+use crate::process::{self, PidFd};
 use crate::state::{self, DhcpRecord};
 
 /// Without a pidfd (a kernel before 5.3, a seccomp filter) the job looks at its child this
@@ -36,7 +36,7 @@ pub struct External {
 struct Running {
     child: Child,
     /// Readable once the child has exited.
-    pidfd: Option<OwnedFd>,
+    pidfd: Option<PidFd>,
     on: SettledOn,
     stop: Signal,
 }
@@ -84,10 +84,7 @@ impl External {
             .spawn()
             .with_context(|| format!("cannot start {program}"))?;
         let pid = child.id() as i32;
-        // SAFETY: plain syscall; on success the fd is new and owned by nothing else.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
-        // SAFETY: fd is a fresh descriptor we own (checked non-negative).
-        let pidfd = (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) });
+        let pidfd = PidFd::open(pid);
         let running = Running {
             child,
             pidfd,
@@ -221,7 +218,7 @@ fn stop_client(mut old: Running) {
         if !matches!(old.child.try_wait(), Ok(None)) {
             return;
         }
-        service::wait_gone(pid.as_raw(), deadline - Instant::now());
+        process::wait_gone(pid.as_raw(), deadline - Instant::now());
     }
     let _ = old.child.kill();
     let _ = old.child.wait();
@@ -239,7 +236,7 @@ pub fn stop_stray_client(bond: &str) {
             .map(|c| c.restart_signal())
             .unwrap_or(Signal::SIGKILL);
         let _ = kill(Pid::from_raw(pid), sig);
-        service::wait_gone(pid, Duration::from_secs(5));
+        process::wait_gone(pid, Duration::from_secs(5));
         let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
     }
 }

@@ -162,19 +162,8 @@ pub fn stable_client_id(bond: &str, machine_id: &str) -> Vec<u8> {
 
 /// Runs a helper command (no shell) and fails with its stderr.
 fn run(argv: &[String]) -> Result<()> {
-    let out = std::process::Command::new(&argv[0])
-        .args(&argv[1..])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .with_context(|| format!("cannot run {}", argv[0]))?;
-    if !out.status.success() {
-        bail!(
-            "{} failed: {}",
-            argv.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(())
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    crate::process::run(&argv)
 }
 
 #[cfg(test)]

@@ -56,7 +56,7 @@ impl Client for Udhcpc {
     fn release(&self, _o: &Options, pid: Option<i32>) -> Result<()> {
         if let Some(pid) = pid {
             kill(Pid::from_raw(pid), Signal::SIGTERM).context("cannot signal udhcpc")?;
-            crate::service::wait_gone(pid, std::time::Duration::from_secs(5));
+            crate::process::wait_gone(pid, std::time::Duration::from_secs(5));
         }
         Ok(())
     }

@@ -2,6 +2,7 @@
 
 use super::{Action, Event, Observed, Plan, Stop};
 use crate::config::{Bond, Config, Kind};
+use crate::kernel::{BondMode, FailOverMac};
 use crate::net::IfName;
 use crate::net::IpNet;
 use crate::service::Job;
@@ -69,8 +70,8 @@ fn ensure_master(bond: &Bond, obs: &Observed) -> Vec<Action> {
             out.extend(static_config(bond, &[]));
         }
         (Kind::Bond, Some(m)) => {
-            let right_mode = m.mode.as_deref() == Some("active-backup")
-                && m.fail_over_mac.as_deref() == Some("active");
+            let right_mode = m.mode == Some(BondMode::ActiveBackup)
+                && m.fail_over_mac == Some(FailOverMac::Active);
             if !right_mode && m.slaves.is_empty() {
                 out.push(Action::SetBondOptions {
                     name: name.clone(),

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::{plan, Action, Event, MasterState, Observed, Plan};
 use crate::config::Config;
-use crate::kernel::Link;
+use crate::kernel::{BondMode, FailOverMac, Link, OperState};
 use crate::net::IfName;
 use crate::net::{DeviceFacts, IpNet, Mac, Route};
 use crate::service::Job;
@@ -66,7 +66,7 @@ pub fn link(index: u32, name: &str, up: bool, master: Option<u32>) -> Link {
         name: name.into(),
         mac: Some(Mac([2, 0, 0, 0, 0, index as u8])),
         up,
-        oper: if up { "up" } else { "down" }.into(),
+        oper: if up { OperState::Up } else { OperState::Down },
         carrier: up,
         master,
         kind: None,
@@ -90,8 +90,8 @@ pub fn good_bond(slaves: &[&str], addresses: &[&str]) -> MasterState {
             kind: Some("bond".into()),
             ..link(BOND_INDEX, "bond0", true, None)
         },
-        mode: Some("active-backup".into()),
-        fail_over_mac: Some("active".into()),
+        mode: Some(BondMode::ActiveBackup),
+        fail_over_mac: Some(FailOverMac::Active),
         primary: Some("enp3s0".into()),
         slaves: slaves.iter().map(|s| i(s)).collect(),
         addresses: addresses.iter().map(|a| n(a)).collect(),

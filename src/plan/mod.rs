@@ -7,7 +7,7 @@
 use std::fmt;
 
 use crate::config::Bond;
-use crate::kernel::Link;
+use crate::kernel::{BondMode, FailOverMac, Link};
 use crate::net::IfName;
 use crate::net::{BondOptions, DeviceFacts, IpNet, Route};
 use crate::service::Job;
@@ -58,10 +58,10 @@ impl Event {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MasterState {
     pub link: Link,
-    /// `bonding/mode` first word ("active-backup"), None for a bridge.
-    pub mode: Option<String>,
-    /// `bonding/fail_over_mac` first word ("active").
-    pub fail_over_mac: Option<String>,
+    /// `bonding/mode`, None for a bridge.
+    pub mode: Option<BondMode>,
+    /// `bonding/fail_over_mac`, None for a bridge.
+    pub fail_over_mac: Option<FailOverMac>,
     pub primary: Option<String>,
     pub slaves: Vec<IfName>,
     pub addresses: Vec<IpNet>,

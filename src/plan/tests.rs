@@ -374,8 +374,8 @@ fn add_of_the_bond_itself_adds_only_missing_static_configuration() {
 fn existing_empty_bond_with_wrong_mode_gets_its_options() {
     // What `modprobe bonding` makes by itself: balance-rr, fail_over_mac none, down.
     let wrong = MasterState {
-        mode: Some("balance-rr".into()),
-        fail_over_mac: Some("none".into()),
+        mode: Some(BondMode::BalanceRr),
+        fail_over_mac: Some(FailOverMac::None),
         primary: None,
         ..good_bond(&[], &[])
     };
@@ -406,7 +406,7 @@ fn existing_empty_bond_with_wrong_mode_gets_its_options() {
     );
     // Right mode but fail_over_mac wrong: options too.
     let fom = MasterState {
-        fail_over_mac: Some("none".into()),
+        fail_over_mac: Some(FailOverMac::None),
         ..good_bond(&[], &[])
     };
     let obs = present(link(3, "enp3s0", true, None), true, false, Some(fom), true);

@@ -87,7 +87,7 @@ pub fn run(bond_name: &str) -> Result<()> {
             _ => None,
         };
         let deadline = earliest(deadline, dhcp.deadline());
-        events.wait_until(deadline, &dhcp.wait_fds())?;
+        events.wait(deadline, &dhcp.wait_fds())?;
     }
 }
 

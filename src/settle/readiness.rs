@@ -133,15 +133,16 @@ pub fn readiness(k: &mut Kernel, bond: &Bond) -> Result<Readiness> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::kernel::OperState;
 
-    pub(crate) fn link(name: &str, mac: u8, oper: &str) -> Link {
+    pub(crate) fn link(name: &str, mac: u8, oper: OperState) -> Link {
         Link {
             index: 1,
             name: name.into(),
             mac: Some(Mac([2, 0, 0, 0, 0, mac])),
             up: true,
-            oper: oper.into(),
-            carrier: oper == "up",
+            oper,
+            carrier: oper == OperState::Up,
             master: None,
             kind: None,
         }
@@ -149,7 +150,7 @@ pub(crate) mod tests {
 
     #[test]
     fn not_ready_without_active_slave() {
-        let r = assess(&Kind::Bond, Some(&link("bond0", 1, "down")), None);
+        let r = assess(&Kind::Bond, Some(&link("bond0", 1, OperState::Down)), None);
         assert!(!r.ready);
         assert!(r.reason.contains("no active slave"));
     }
@@ -158,8 +159,8 @@ pub(crate) mod tests {
     fn wifi_associated_but_not_authorised_is_not_ready() {
         let r = assess(
             &Kind::Bond,
-            Some(&link("bond0", 7, "up")),
-            Some(&link("wlan0", 7, "dormant")),
+            Some(&link("bond0", 7, OperState::Up)),
+            Some(&link("wlan0", 7, OperState::Dormant)),
         );
         assert!(!r.ready, "{r:?}");
     }
@@ -168,14 +169,14 @@ pub(crate) mod tests {
     fn mac_must_match_the_active_slave() {
         let r = assess(
             &Kind::Bond,
-            Some(&link("bond0", 1, "up")),
-            Some(&link("wlan0", 7, "up")),
+            Some(&link("bond0", 1, OperState::Up)),
+            Some(&link("wlan0", 7, OperState::Up)),
         );
         assert!(!r.ready);
         let r = assess(
             &Kind::Bond,
-            Some(&link("bond0", 7, "up")),
-            Some(&link("wlan0", 7, "up")),
+            Some(&link("bond0", 7, OperState::Up)),
+            Some(&link("wlan0", 7, OperState::Up)),
         );
         assert!(r.ready);
         assert_eq!(r.active.as_deref(), Some("wlan0"));
@@ -184,11 +185,11 @@ pub(crate) mod tests {
     #[test]
     fn a_bond_made_again_is_a_new_fingerprint() {
         // Same slave, same MAC, but another interface: its client must be a new one.
-        let mut first = link("bond0", 7, "up");
+        let mut first = link("bond0", 7, OperState::Up);
         first.index = 4;
         let mut again = first.clone();
         again.index = 9;
-        let wlan = link("wlan0", 7, "up");
+        let wlan = link("wlan0", 7, OperState::Up);
         let a = assess(&Kind::Bond, Some(&first), Some(&wlan));
         let b = assess(&Kind::Bond, Some(&again), Some(&wlan));
         assert!(a.ready && b.ready);

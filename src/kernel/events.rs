@@ -1,0 +1,103 @@
+//! Link notifications (RTNLGRP_LINK): the bond's job sleeps on these, on its own file
+//! descriptors (a child's pidfd, a socket) and on a deadline, instead of on a timer.
+
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use netlink_packet_core::NetlinkPayload;
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_sys::Socket;
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags};
+
+use super::msg::link_from_msg;
+use super::socket::{self, Messages};
+use crate::process::poll_timeout;
+
+/// What ended a [`LinkEvents::wait`]. More than one thing may have happened.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Wake {
+    /// The links the queued events were about, in the order they came (a link may repeat).
+    pub links: Vec<String>,
+    /// Events were lost (the socket overran): whatever the caller knows must be re-read.
+    pub overrun: bool,
+    /// The positions in `also` of the descriptors that are readable (or hung up).
+    pub also: Vec<usize>,
+    /// The deadline has passed.
+    pub deadline: bool,
+}
+
+impl Wake {
+    /// Some link changed, or may have (events were lost).
+    pub fn links_changed(&self) -> bool {
+        self.overrun || !self.links.is_empty()
+    }
+}
+
+pub struct LinkEvents {
+    sock: Socket,
+}
+
+impl LinkEvents {
+    /// Subscribes to link events. Events queue from here on, so a caller that subscribes
+    /// before it looks at the links misses no change between the two.
+    pub fn subscribe() -> Result<LinkEvents> {
+        Ok(LinkEvents {
+            sock: socket::link_events()?,
+        })
+    }
+
+    /// Waits until a link event arrives, `deadline` (if any) passes, or one of `also`
+    /// becomes readable; then drains the queued events. A deadline that has passed makes it
+    /// only look.
+    pub fn wait(&mut self, deadline: Option<Instant>, also: &[BorrowedFd<'_>]) -> Result<Wake> {
+        let timeout = poll_timeout(deadline);
+        let mut fds = Vec::with_capacity(1 + also.len());
+        fds.push(PollFd::new(self.sock.as_fd(), PollFlags::POLLIN));
+        fds.extend(also.iter().map(|fd| PollFd::new(*fd, PollFlags::POLLIN)));
+        match poll(&mut fds, timeout) {
+            // A signal: the caller looks at everything again anyway.
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(io::Error::from(e)).context("poll on link events"),
+        }
+        let ready = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
+        let mut wake = Wake {
+            also: (0..also.len()).filter(|i| ready(&fds[i + 1])).collect(),
+            deadline: deadline.is_some_and(|d| Instant::now() >= d),
+            ..Wake::default()
+        };
+        drop(fds);
+        self.drain(&mut wake)?;
+        Ok(wake)
+    }
+
+    /// Reads every queued event into `wake`.
+    fn drain(&mut self, wake: &mut Wake) -> Result<()> {
+        loop {
+            match self.sock.recv_from_full() {
+                Ok((data, _)) if data.is_empty() => return Ok(()),
+                Ok((data, _)) => wake.links.extend(link_names(&data)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                // Overrun: events were lost; what is still queued is read on.
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => wake.overrun = true,
+                Err(e) => return Err(e).context("reading link events"),
+            }
+        }
+    }
+}
+
+/// The names of the links that the new-link and del-link messages of a datagram are about;
+/// whatever does not parse is skipped.
+fn link_names(data: &[u8]) -> Vec<String> {
+    Messages::new(data)
+        .map_while(|m| m.ok())
+        .filter_map(|m| match m.payload {
+            NetlinkPayload::InnerMessage(
+                RouteNetlinkMessage::NewLink(l) | RouteNetlinkMessage::DelLink(l),
+            ) => Some(link_from_msg(&l).name),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,296 @@
+//! Everything that talks to the kernel: rtnetlink for links, addresses, routes and link
+//! events; sysfs for the bonding attributes netlink cannot set by name (`primary`) and for
+//! device facts (bus, wireless). Nothing else in hotbond touches the kernel.
+//!
+//! [`Kernel`] is the facade the rest of hotbond uses; `msg` builds and parses the messages
+//! (pure), `socket` carries them, [`LinkEvents`] waits for link changes, `sysfs` reads and
+//! writes the bonding attributes.
+
+mod events;
+mod msg;
+mod socket;
+mod sysfs;
+
+use std::fmt;
+
+use anyhow::{Context, Result};
+use netlink_packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE};
+use netlink_packet_route::address::AddressMessage;
+use netlink_packet_route::link::{LinkMessage, State};
+use netlink_packet_route::RouteNetlinkMessage;
+use nix::errno::Errno;
+use serde::{Serialize, Serializer};
+
+use crate::net::{BondOptions, IpNet, Mac, Route};
+use socket::{Error, Rtnl};
+
+pub use events::{LinkEvents, Wake};
+pub use netlink_packet_route::link::BondMode;
+pub use sysfs::{
+    bond_active_slave, bond_fail_over_mac, bond_mode, bond_primary, bond_slaves, bonding_loaded,
+    device_facts, load_bonding, lower_links, set_bond_primary,
+};
+
+/// What hotbond needs to know about one network interface.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Link {
+    pub index: u32,
+    pub name: String,
+    pub mac: Option<Mac>,
+    /// Administratively up (IFF_UP).
+    pub up: bool,
+    pub oper: OperState,
+    pub carrier: bool,
+    /// Index of the bond or bridge this link is enslaved to.
+    pub master: Option<u32>,
+    /// "bond", "bridge", "veth", ... when the link has a driver kind.
+    pub kind: Option<String>,
+}
+
+impl Link {
+    pub fn oper_up(&self) -> bool {
+        self.oper == OperState::Up
+    }
+}
+
+/// RFC 2863 operational state (IFLA_OPERSTATE). Shown as `ip link` shows it, in lower case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OperState {
+    Unknown,
+    NotPresent,
+    Down,
+    LowerLayerDown,
+    Testing,
+    /// Not up but waiting for something outside the driver: Wi-Fi before authorisation.
+    Dormant,
+    Up,
+}
+
+impl From<State> for OperState {
+    fn from(s: State) -> OperState {
+        match s {
+            State::Up => OperState::Up,
+            State::Down => OperState::Down,
+            State::Dormant => OperState::Dormant,
+            State::LowerLayerDown => OperState::LowerLayerDown,
+            State::NotPresent => OperState::NotPresent,
+            State::Testing => OperState::Testing,
+            _ => OperState::Unknown,
+        }
+    }
+}
+
+impl fmt::Display for OperState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // pad: status lays these out in columns.
+        f.pad(match self {
+            OperState::Unknown => "unknown",
+            OperState::NotPresent => "notpresent",
+            OperState::Down => "down",
+            OperState::LowerLayerDown => "lowerlayerdown",
+            OperState::Testing => "testing",
+            OperState::Dormant => "dormant",
+            OperState::Up => "up",
+        })
+    }
+}
+
+impl Serialize for OperState {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// The bond's `fail_over_mac`: which MAC the bond and its slaves carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOverMac {
+    /// All slaves take the bond's MAC.
+    None,
+    /// The bond takes the active slave's MAC: what Wi-Fi needs, and what hotbond sets.
+    Active,
+    Follow,
+    Other(u8),
+}
+
+impl From<u8> for FailOverMac {
+    fn from(v: u8) -> FailOverMac {
+        match v {
+            0 => FailOverMac::None,
+            1 => FailOverMac::Active,
+            2 => FailOverMac::Follow,
+            v => FailOverMac::Other(v),
+        }
+    }
+}
+
+impl From<FailOverMac> for u8 {
+    fn from(v: FailOverMac) -> u8 {
+        match v {
+            FailOverMac::None => 0,
+            FailOverMac::Active => 1,
+            FailOverMac::Follow => 2,
+            FailOverMac::Other(v) => v,
+        }
+    }
+}
+
+impl fmt::Display for FailOverMac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FailOverMac::None => f.pad("none"),
+            FailOverMac::Active => f.pad("active"),
+            FailOverMac::Follow => f.pad("follow"),
+            FailOverMac::Other(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+/// A synchronous rtnetlink connection. Cheap to open: hooks open one per run.
+pub struct Kernel {
+    rtnl: Rtnl,
+}
+
+impl Kernel {
+    pub fn open() -> Result<Kernel> {
+        Ok(Kernel {
+            rtnl: Rtnl::open()?,
+        })
+    }
+
+    /// A request that expects only the kernel's ack.
+    fn ack(&mut self, msg: RouteNetlinkMessage, flags: u16) -> Result<(), Error> {
+        self.rtnl.request(msg, NLM_F_ACK | flags).map(drop)
+    }
+
+    pub fn links(&mut self) -> Result<Vec<Link>> {
+        let msgs = self.rtnl.request(
+            RouteNetlinkMessage::GetLink(LinkMessage::default()),
+            NLM_F_DUMP,
+        )?;
+        Ok(msgs.iter().filter_map(new_link).collect())
+    }
+
+    /// The link called `name`, or None when there is no such interface.
+    pub fn link(&mut self, name: &str) -> Result<Option<Link>> {
+        match self
+            .rtnl
+            .request(RouteNetlinkMessage::GetLink(msg::link_name(name)), 0)
+        {
+            Ok(msgs) => Ok(msgs.iter().find_map(new_link)),
+            Err(Error::Refused(Errno::ENODEV)) => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("cannot read link {name}")),
+        }
+    }
+
+    /// Creates an active-backup bond with all of hotbond's options.
+    pub fn create_bond(&mut self, name: &str, o: &BondOptions) -> Result<()> {
+        let m = RouteNetlinkMessage::NewLink(msg::bond_create(name, o));
+        self.ack(m, NLM_F_CREATE | NLM_F_EXCL)
+            .with_context(|| format!("cannot create bond {name}"))
+    }
+
+    pub fn create_bridge(&mut self, name: &str) -> Result<()> {
+        let m = RouteNetlinkMessage::NewLink(msg::bridge_create(name));
+        self.ack(m, NLM_F_CREATE | NLM_F_EXCL)
+            .with_context(|| format!("cannot create bridge {name}"))
+    }
+
+    /// Changes the options of an existing bond that has no slaves yet (e.g. the `bond0` that
+    /// `modprobe bonding` created by itself with the kernel defaults).
+    pub fn set_bond_options(&mut self, index: u32, o: &BondOptions) -> Result<()> {
+        let m = RouteNetlinkMessage::SetLink(msg::bond_options(index, o));
+        self.ack(m, 0).context("cannot set bond options")
+    }
+
+    pub fn set_up(&mut self, index: u32, up: bool) -> Result<()> {
+        let m = RouteNetlinkMessage::SetLink(msg::set_up(index, up));
+        self.ack(m, 0).with_context(|| {
+            format!(
+                "cannot set link #{index} {}",
+                if up { "up" } else { "down" }
+            )
+        })
+    }
+
+    /// `master = None` releases the link from its bond or bridge.
+    pub fn set_master(&mut self, index: u32, master: Option<u32>) -> Result<()> {
+        let m = RouteNetlinkMessage::SetLink(msg::set_master(index, master));
+        self.ack(m, 0)
+            .with_context(|| format!("cannot set master of link #{index}"))
+    }
+
+    pub fn delete_link(&mut self, index: u32) -> Result<()> {
+        let m = RouteNetlinkMessage::DelLink(msg::link_index(index));
+        self.ack(m, 0)
+            .with_context(|| format!("cannot delete link #{index}"))
+    }
+
+    /// Addresses on a link (IPv6 link-local ones left out: the kernel owns those).
+    pub fn addresses(&mut self, index: u32) -> Result<Vec<IpNet>> {
+        let msgs = self.rtnl.request(
+            RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+            NLM_F_DUMP,
+        )?;
+        Ok(msgs
+            .iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewAddress(a) if a.header.index == index => {
+                    msg::address_from_msg(a)
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Adds an address; one that is already there is fine (hooks may run twice).
+    pub fn add_address(&mut self, index: u32, net: &IpNet) -> Result<()> {
+        let m = RouteNetlinkMessage::NewAddress(msg::address(index, net));
+        match self.ack(m, NLM_F_CREATE | NLM_F_EXCL) {
+            Ok(()) | Err(Error::Refused(Errno::EEXIST)) => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("cannot add address {net}")),
+        }
+    }
+
+    /// Removes an address; one that is already gone is fine.
+    pub fn del_address(&mut self, index: u32, net: &IpNet) -> Result<()> {
+        let m = RouteNetlinkMessage::DelAddress(msg::address(index, net));
+        match self.ack(m, 0) {
+            Ok(()) | Err(Error::Refused(Errno::EADDRNOTAVAIL | Errno::ENOENT)) => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("cannot remove address {net}")),
+        }
+    }
+
+    /// `ip address flush dev X`: a slave must carry no addresses of its own.
+    pub fn flush_addresses(&mut self, index: u32) -> Result<()> {
+        for net in self.addresses(index)? {
+            self.del_address(index, &net)?;
+        }
+        Ok(())
+    }
+
+    /// `ip route replace ROUTE dev X`, as the seed does.
+    pub fn replace_route(&mut self, index: u32, r: &Route) -> Result<()> {
+        let m = RouteNetlinkMessage::NewRoute(msg::route(index, r));
+        self.ack(m, NLM_F_CREATE | NLM_F_REPLACE)
+            .with_context(|| format!("cannot add route {r}"))
+    }
+
+    /// Removes a route; one that is already gone (or whose link is) is fine.
+    pub fn del_route(&mut self, index: u32, r: &Route) -> Result<()> {
+        let m = RouteNetlinkMessage::DelRoute(msg::route(index, r));
+        match self.ack(m, 0) {
+            Ok(()) | Err(Error::Refused(Errno::ESRCH | Errno::ENODEV)) => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("cannot remove route {r}")),
+        }
+    }
+}
+
+fn new_link(m: &RouteNetlinkMessage) -> Option<Link> {
+    match m {
+        RouteNetlinkMessage::NewLink(l) => Some(msg::link_from_msg(l)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,213 @@
+//! The rtnetlink sockets: one for requests (with their acks and dumps) and one subscribed
+//! to link events; one parser of what the kernel sends on either.
+
+use std::fmt;
+use std::io;
+
+use netlink_packet_core::{
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
+};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+use nix::errno::Errno;
+
+/// Why a request failed.
+#[derive(Debug)]
+pub enum Error {
+    /// The kernel refused it: ENODEV (no such device), EEXIST (exists already), ...
+    Refused(Errno),
+    /// The socket failed (what it was doing, and how).
+    Io(&'static str, io::Error),
+    /// The kernel's answer did not parse.
+    Parse(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            // As the kernel's errno reads elsewhere: "No such device (os error 19)".
+            Error::Refused(e) => io::Error::from_raw_os_error(*e as i32).fmt(f),
+            Error::Io(what, e) => write!(f, "{what}: {e}"),
+            Error::Parse(e) => write!(f, "rtnetlink: cannot parse reply: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The netlink messages in one datagram, in order; a message that does not parse ends them.
+pub struct Messages<'a> {
+    data: &'a [u8],
+    failed: bool,
+}
+
+impl<'a> Messages<'a> {
+    pub fn new(data: &'a [u8]) -> Messages<'a> {
+        Messages {
+            data,
+            failed: false,
+        }
+    }
+}
+
+impl Iterator for Messages<'_> {
+    type Item = Result<NetlinkMessage<RouteNetlinkMessage>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.data.is_empty() || self.failed {
+            return None;
+        }
+        let m = match NetlinkMessage::<RouteNetlinkMessage>::deserialize(self.data) {
+            Ok(m) => m,
+            Err(e) => {
+                self.failed = true;
+                return Some(Err(Error::Parse(e.to_string())));
+            }
+        };
+        let len = m.header.length as usize;
+        if len == 0 {
+            return None;
+        }
+        // Messages are 4-byte aligned within the datagram.
+        let next = ((len + 3) & !3).min(self.data.len());
+        self.data = &self.data[next..];
+        Some(Ok(m))
+    }
+}
+
+/// A synchronous rtnetlink request socket.
+pub struct Rtnl {
+    sock: Socket,
+    seq: u32,
+}
+
+impl Rtnl {
+    pub fn open() -> anyhow::Result<Rtnl> {
+        use anyhow::Context;
+        let mut sock = Socket::new(NETLINK_ROUTE).context("cannot open rtnetlink socket")?;
+        sock.bind_auto().context("cannot bind rtnetlink socket")?;
+        sock.connect(&SocketAddr::new(0, 0))
+            .context("cannot connect rtnetlink socket")?;
+        Ok(Rtnl { sock, seq: 0 })
+    }
+
+    /// Sends one request and collects its answer: the messages of a dump (`NLM_F_DUMP`)
+    /// until its end, nothing but the ack (`NLM_F_ACK`), or else the one reply.
+    pub fn request(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+    ) -> Result<Vec<RouteNetlinkMessage>, Error> {
+        self.seq = self.seq.wrapping_add(1);
+        let mut hdr = NetlinkHeader::default();
+        hdr.flags = NLM_F_REQUEST | flags;
+        hdr.sequence_number = self.seq;
+        let mut nl = NetlinkMessage::new(hdr, NetlinkPayload::from(msg));
+        nl.finalize();
+        let mut buf = vec![0u8; nl.buffer_len()];
+        nl.serialize(&mut buf);
+        self.sock
+            .send(&buf, 0)
+            .map_err(|e| Error::Io("rtnetlink send", e))?;
+        let more = flags & NLM_F_DUMP == NLM_F_DUMP || flags & NLM_F_ACK != 0;
+        let mut out = Vec::new();
+        loop {
+            let (data, _) = self
+                .sock
+                .recv_from_full()
+                .map_err(|e| Error::Io("rtnetlink receive", e))?;
+            for m in Messages::new(&data) {
+                let m = m?;
+                if m.header.sequence_number != self.seq {
+                    continue;
+                }
+                match m.payload {
+                    NetlinkPayload::Done(_) => return Ok(out),
+                    NetlinkPayload::Error(e) => {
+                        return match e.code {
+                            Some(c) => Err(Error::Refused(Errno::from_raw(c.get().abs()))),
+                            None => Ok(out),
+                        };
+                    }
+                    NetlinkPayload::InnerMessage(inner) => {
+                        out.push(inner);
+                        if !more {
+                            return Ok(out);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// A non-blocking socket that receives the kernel's link notifications (RTNLGRP_LINK).
+pub fn link_events() -> anyhow::Result<Socket> {
+    use anyhow::Context;
+    /// RTMGRP_LINK: the multicast group bit of link notifications.
+    const RTMGRP_LINK: u32 = 1;
+    let mut sock = Socket::new(NETLINK_ROUTE).context("cannot open rtnetlink socket")?;
+    sock.bind(&SocketAddr::new(0, RTMGRP_LINK))
+        .context("cannot subscribe to link events")?;
+    sock.set_non_blocking(true)
+        .context("cannot make the link event socket non-blocking")?;
+    Ok(sock)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netlink_packet_route::link::{LinkAttribute, LinkMessage};
+
+    fn datagram(msgs: &[RouteNetlinkMessage]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (i, m) in msgs.iter().enumerate() {
+            let mut hdr = NetlinkHeader::default();
+            hdr.sequence_number = i as u32;
+            let mut nl = NetlinkMessage::new(hdr, NetlinkPayload::from(m.clone()));
+            nl.finalize();
+            let mut buf = vec![0u8; nl.buffer_len()];
+            nl.serialize(&mut buf);
+            out.extend_from_slice(&buf);
+            out.resize(out.len().next_multiple_of(4), 0);
+        }
+        out
+    }
+
+    fn named(name: &str) -> RouteNetlinkMessage {
+        let mut m = LinkMessage::default();
+        m.attributes.push(LinkAttribute::IfName(name.into()));
+        RouteNetlinkMessage::NewLink(m)
+    }
+
+    #[test]
+    fn a_datagram_yields_each_of_its_messages() {
+        // "abc" makes the first message's length not a multiple of 4.
+        let data = datagram(&[named("abc"), named("eth0")]);
+        let got: Vec<_> = Messages::new(&data).map(|m| m.unwrap().payload).collect();
+        assert_eq!(
+            got,
+            vec![
+                NetlinkPayload::InnerMessage(named("abc")),
+                NetlinkPayload::InnerMessage(named("eth0"))
+            ]
+        );
+    }
+
+    #[test]
+    fn garbage_ends_the_messages_with_an_error() {
+        let mut data = datagram(&[named("eth0")]);
+        data.extend_from_slice(&[0xff; 7]);
+        let got: Vec<_> = Messages::new(&data).collect();
+        assert_eq!(got.len(), 2);
+        assert!(got[0].is_ok());
+        assert!(matches!(got[1], Err(Error::Parse(_))));
+    }
+
+    #[test]
+    fn a_refusal_reads_like_the_errno() {
+        let e = Error::Refused(Errno::ENODEV);
+        assert_eq!(e.to_string(), "No such device (os error 19)");
+    }
+}

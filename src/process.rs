@@ -1,0 +1,144 @@
+//! Other processes: running a helper program to completion, and watching a process until it
+//! exits (by its pidfd where the kernel has them).
+
+use std::fs;
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+
+/// A process's pidfd: readable once the process has exited, so a wait needs no polling.
+#[derive(Debug)]
+pub struct PidFd(OwnedFd);
+
+impl PidFd {
+    /// None when the kernel has no pidfds (before 5.3, or a seccomp filter) or the process
+    /// is gone already.
+    pub fn open(pid: i32) -> Option<PidFd> {
+        // SAFETY: a plain syscall with no pointers; it returns a new fd or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        let fd = i32::try_from(fd).ok().filter(|fd| *fd >= 0)?;
+        // SAFETY: the fd was just opened for us and nothing else owns it.
+        Some(PidFd(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+}
+
+impl AsFd for PidFd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
+/// Milliseconds until `deadline`, for poll(2) (0 once it has passed). Rounded up, so that
+/// a poll that times out returns at or after the deadline, not just before it.
+pub fn poll_timeout(deadline: Option<Instant>) -> PollTimeout {
+    match deadline {
+        None => PollTimeout::NONE,
+        Some(d) => {
+            let ns = d.saturating_duration_since(Instant::now()).as_nanos();
+            let ms = ns.div_ceil(1_000_000);
+            PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
+        }
+    }
+}
+
+/// Is the process alive? A zombie is not, for our purposes.
+pub fn pid_alive(pid: i32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => !matches!(
+            s.rsplit(')').next().map(|r| r.trim_start().chars().next()),
+            Some(Some('Z'))
+        ),
+        Err(_) => false,
+    }
+}
+
+/// Waits (bounded) until a process has exited.
+pub fn wait_gone(pid: i32, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while pid_alive(pid) && Instant::now() < deadline {
+        wait_exit(pid, deadline);
+    }
+}
+
+/// Waits for a process to exit, woken by its pidfd, bounded by `deadline`.
+fn wait_exit(pid: i32, deadline: Instant) {
+    let Some(fd) = PidFd::open(pid) else {
+        // No pidfd: look again, gently.
+        std::thread::sleep(Duration::from_millis(20));
+        return;
+    };
+    let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+    // An interrupted or failed poll only means the caller looks at the process again.
+    let _ = poll(&mut fds, poll_timeout(Some(deadline)));
+}
+
+/// Runs a program (no shell, stdin on /dev/null) to completion; fails with what it said on
+/// stderr.
+pub fn run(argv: &[&str]) -> Result<()> {
+    let Some((program, args)) = argv.split_first() else {
+        bail!("no program to run");
+    };
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot run {program}"))?;
+    outcome(&argv.join(" "), &out)
+}
+
+/// A finished program's exit as a one-line error with what it said, named by `what` (its
+/// command line).
+pub fn outcome(what: &str, out: &Output) -> Result<()> {
+    if out.status.success() {
+        return Ok(());
+    }
+    let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    if msg.is_empty() {
+        bail!("{what}: failed ({})", out.status);
+    }
+    bail!("{what}: {msg}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_reports_the_programs_stderr() {
+        let e = run(&["sh", "-c", "echo nope >&2; exit 3"]).unwrap_err();
+        assert_eq!(e.to_string(), "sh -c echo nope >&2; exit 3: nope");
+        assert!(run(&["true"]).is_ok());
+        let e = run(&["false"]).unwrap_err();
+        assert!(e.to_string().starts_with("false: failed"), "{e}");
+        let e = run(&["/nonexistent/prog"]).unwrap_err();
+        assert_eq!(e.to_string(), "cannot run /nonexistent/prog");
+    }
+
+    #[test]
+    fn wait_gone_returns_when_the_process_exits() {
+        let mut child = Command::new("sleep").arg("0.2").spawn().unwrap();
+        let pid = child.id() as i32;
+        assert!(pid_alive(pid));
+        let t = Instant::now();
+        // The child is ours: it becomes a zombie, which counts as gone.
+        wait_gone(pid, Duration::from_secs(5));
+        assert!(t.elapsed() < Duration::from_secs(4));
+        assert!(!pid_alive(pid));
+        child.wait().unwrap();
+    }
+
+    #[test]
+    fn a_pidfd_is_readable_once_its_process_exited() {
+        let mut child = Command::new("true").spawn().unwrap();
+        let fd = PidFd::open(child.id() as i32);
+        child.wait().unwrap();
+        let Some(fd) = fd else {
+            return; // no pidfds on this kernel
+        };
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        assert_eq!(poll(&mut fds, PollTimeout::from(1000u16)).unwrap(), 1);
+    }
+}
