@@ -29,9 +29,6 @@ use crate::state::{self, BondRecord};
 pub use machine::{Machine, State, Step};
 pub use readiness::{assess, readiness, Fingerprint, Readiness};
 
-/// Releases the bond's lease, for `hotbond down`: see [`supervise::release`].
-pub use crate::dhcp::supervise::release as release_dhcp;
-
 fn env_ms(name: &str, default: u64) -> Duration {
     Duration::from_millis(
         std::env::var(name)
