@@ -6,6 +6,7 @@
 //! to stop it for a restart with a new MAC without unconfiguring the address, and how to
 //! release the lease.
 
+pub mod builtin;
 mod dhclient;
 mod dhcpcd;
 pub mod external;
