@@ -95,3 +95,41 @@ fn arguments_that_are_not_utf8_are_refused_with_one_line() {
         assert!(stderr.contains("not valid UTF-8"), "{program}: {stderr}");
     }
 }
+
+#[test]
+fn a_name_that_starts_with_a_dash_is_refused_everywhere() {
+    for (program, args) in [
+        (UDEV, [os("add"), os("-r")]),
+        (UDEV, [os("remove"), os("-r")]),
+        (WPA, [os("-r"), os("CONNECTED")]),
+    ] {
+        let (code, stderr) = run(program, &args);
+        assert_eq!(code, Some(1), "{program} {args:?}: {stderr}");
+        assert!(
+            stderr.contains(r#""-r": starts with '-'"#),
+            "{program} {args:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_bond_named_like_an_option_is_refused_by_the_configuration() {
+    // The configuration must be root's; elsewhere this cannot run.
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        common::cannot_run("needs root (the configuration must be root-owned)");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("hotbond-dash-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("hotbond.toml");
+    std::fs::write(
+        &conf,
+        "[[bond]]\nname = \"-r\"\n[bond.dhcp]\nclient = \"dhclient\"\n[[bond.slave]]\nname = \"eth*\"\n",
+    )
+    .unwrap();
+    let (code, stderr) = run(HOTBOND, &[os("check"), os("--config"), conf.as_os_str()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("starts with '-'"), "{stderr}");
+}
