@@ -70,36 +70,11 @@ pub fn bond_status(k: &mut Kernel, cfg: &Config, bond: &Bond) -> Result<BondStat
     let name = bond.name.as_str();
     let link = k.link(name)?;
     let is_bond = matches!(bond.kind, Kind::Bond);
-    let active = if is_bond {
-        kernel::bond_active_slave(name)
-    } else {
-        None
+    let active = is_bond.then(|| kernel::bond_active_slave(name)).flatten();
+    let slaves = match link {
+        Some(_) => slaves_status(k, cfg, bond, active.as_deref())?,
+        None => Vec::new(),
     };
-    let mut slaves = Vec::new();
-    if link.is_some() {
-        let names = if is_bond {
-            kernel::bond_slaves(name)
-        } else {
-            kernel::lower_links(name)
-        };
-        for s in names {
-            let Some(l) = k.link(&s)? else { continue };
-            let facts = kernel::device_facts(&s, l.mac);
-            let sup = cfg
-                .bond_for(&facts)
-                .and_then(|(b, _)| b.supplicant_for(&facts).cloned())
-                .and_then(|sp| supplicant::status(&supplicant::ctrl_dir(&sp), &s).ok())
-                .and_then(|st| st.get("wpa_state").cloned());
-            slaves.push(SlaveStatus {
-                active: active.as_deref() == Some(s.as_str()),
-                oper: l.oper,
-                carrier: l.carrier,
-                mac: l.mac.map(|m| m.to_string()),
-                supplicant: sup,
-                name: s,
-            });
-        }
-    }
     let mac = link.as_ref().and_then(|l| l.mac).map(|m| m.to_string());
     let addresses = match &link {
         Some(l) => k
@@ -109,16 +84,7 @@ pub fn bond_status(k: &mut Kernel, cfg: &Config, bond: &Bond) -> Result<BondStat
             .collect(),
         None => Vec::new(),
     };
-    let dhcp = state::read_dhcp(name).map(|d| {
-        let pid = d.live_pid(name);
-        DhcpStatus {
-            running: pid.is_some(),
-            pid,
-            mac_current: Some(&d.mac) == mac.as_ref(),
-            started_with_mac: d.mac,
-            client: d.client,
-        }
-    });
+    let dhcp = dhcp_status(name, mac.as_ref());
     let settle = state::read_bond(name);
     // Settled means: the job's last word was "settled" on what is still there, and the
     // master is ready now (a bridge that lost its ports since is not).
@@ -131,21 +97,9 @@ pub fn bond_status(k: &mut Kernel, cfg: &Config, bond: &Bond) -> Result<BondStat
         bond: name.to_string(),
         kind: bond.kind.clone(),
         exists: link.is_some(),
-        mode: if is_bond {
-            kernel::bond_mode(name)
-        } else {
-            None
-        },
-        fail_over_mac: if is_bond {
-            kernel::bond_fail_over_mac(name)
-        } else {
-            None
-        },
-        primary: if is_bond {
-            kernel::bond_primary(name)
-        } else {
-            None
-        },
+        mode: is_bond.then(|| kernel::bond_mode(name)).flatten(),
+        fail_over_mac: is_bond.then(|| kernel::bond_fail_over_mac(name)).flatten(),
+        primary: is_bond.then(|| kernel::bond_primary(name)).flatten(),
         configured_primary: bond.primary.as_ref().map(|p| p.to_string()),
         oper: link.as_ref().map(|l| l.oper),
         active_slave: active,
@@ -155,6 +109,52 @@ pub fn bond_status(k: &mut Kernel, cfg: &Config, bond: &Bond) -> Result<BondStat
         dhcp,
         settled,
         settle,
+    })
+}
+
+/// The master's slaves (a bond) or ports (a bridge) as they are now.
+fn slaves_status(
+    k: &mut Kernel,
+    cfg: &Config,
+    bond: &Bond,
+    active: Option<&str>,
+) -> Result<Vec<SlaveStatus>> {
+    let name = bond.name.as_str();
+    let names = match bond.kind {
+        Kind::Bond => kernel::bond_slaves(name),
+        Kind::Bridge => kernel::lower_links(name),
+    };
+    let mut slaves = Vec::new();
+    for s in names {
+        let Some(l) = k.link(&s)? else { continue };
+        let facts = kernel::device_facts(&s, l.mac);
+        let sup = cfg
+            .bond_for(&facts)
+            .and_then(|(b, _)| b.supplicant_for(&facts).cloned())
+            .and_then(|sp| supplicant::status(&supplicant::ctrl_dir(&sp), &s).ok())
+            .and_then(|st| st.get("wpa_state").cloned());
+        slaves.push(SlaveStatus {
+            active: active == Some(s.as_str()),
+            oper: l.oper,
+            carrier: l.carrier,
+            mac: l.mac.map(|m| m.to_string()),
+            supplicant: sup,
+            name: s,
+        });
+    }
+    Ok(slaves)
+}
+
+fn dhcp_status(bond: &str, mac: Option<&String>) -> Option<DhcpStatus> {
+    state::read_dhcp(bond).map(|d| {
+        let pid = d.live_pid(bond);
+        DhcpStatus {
+            running: pid.is_some(),
+            pid,
+            mac_current: Some(&d.mac) == mac,
+            started_with_mac: d.mac,
+            client: d.client,
+        }
     })
 }
 
@@ -168,43 +168,7 @@ pub fn render(s: &BondStatus) -> String {
         );
         return o;
     }
-    let _ = writeln!(
-        o,
-        "{}: {} {}, MAC {}, {}",
-        s.bond,
-        match s.kind {
-            Kind::Bond => "bond",
-            Kind::Bridge => "bridge",
-        },
-        s.mode.map(|m| m.to_string()).unwrap_or_default(),
-        s.mac.as_deref().unwrap_or("-"),
-        s.oper.map(|o| o.to_string()).as_deref().unwrap_or("?")
-    );
-    if s.mode.is_some() {
-        let _ = writeln!(
-            o,
-            "  active slave: {}   primary: {}   fail_over_mac: {}",
-            s.active_slave.as_deref().unwrap_or("(none)"),
-            match (&s.primary, &s.configured_primary) {
-                (Some(p), _) => p.clone(),
-                (None, Some(c)) => format!("{c} (not present)"),
-                (None, None) => "(none)".into(),
-            },
-            s.fail_over_mac
-                .map(|f| f.to_string())
-                .as_deref()
-                .unwrap_or("?")
-        );
-    }
-    let _ = writeln!(
-        o,
-        "  addresses: {}",
-        if s.addresses.is_empty() {
-            "(none)".to_string()
-        } else {
-            s.addresses.join(" ")
-        }
-    );
+    render_master(&mut o, s);
     for sl in &s.slaves {
         let _ = writeln!(
             o,
@@ -219,26 +183,7 @@ pub fn render(s: &BondStatus) -> String {
                 .unwrap_or_default()
         );
     }
-    match &s.dhcp {
-        Some(d) => {
-            let _ = writeln!(
-                o,
-                "  dhcp: {} {} (pid {}), started with MAC {}{}",
-                d.client,
-                if d.running { "running" } else { "not running" },
-                d.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
-                d.started_with_mac,
-                if d.mac_current {
-                    ""
-                } else {
-                    "  <- not the bond's MAC now"
-                }
-            );
-        }
-        None => {
-            let _ = writeln!(o, "  dhcp: not started");
-        }
-    }
+    render_dhcp(&mut o, s.dhcp.as_ref());
     let _ = writeln!(
         o,
         "  settled: {}{}",
@@ -249,4 +194,111 @@ pub fn render(s: &BondStatus) -> String {
             .unwrap_or_default()
     );
     o
+}
+
+/// The master's own lines: kind, mode, MAC, state; slaves and primary; addresses.
+fn render_master(o: &mut String, s: &BondStatus) {
+    let kind = match s.kind {
+        Kind::Bond => "bond",
+        Kind::Bridge => "bridge",
+    };
+    let _ = writeln!(
+        o,
+        "{}: {kind} {}, MAC {}, {}",
+        s.bond,
+        s.mode.map(|m| m.to_string()).unwrap_or_default(),
+        s.mac.as_deref().unwrap_or("-"),
+        s.oper.map(|o| o.to_string()).as_deref().unwrap_or("?")
+    );
+    if s.mode.is_some() {
+        let primary = match (&s.primary, &s.configured_primary) {
+            (Some(p), _) => p.clone(),
+            (None, Some(c)) => format!("{c} (not present)"),
+            (None, None) => "(none)".into(),
+        };
+        let _ = writeln!(
+            o,
+            "  active slave: {}   primary: {primary}   fail_over_mac: {}",
+            s.active_slave.as_deref().unwrap_or("(none)"),
+            s.fail_over_mac
+                .map(|f| f.to_string())
+                .as_deref()
+                .unwrap_or("?")
+        );
+    }
+    let addresses = if s.addresses.is_empty() {
+        "(none)".to_string()
+    } else {
+        s.addresses.join(" ")
+    };
+    let _ = writeln!(o, "  addresses: {addresses}");
+}
+
+fn render_dhcp(o: &mut String, d: Option<&DhcpStatus>) {
+    let Some(d) = d else {
+        let _ = writeln!(o, "  dhcp: not started");
+        return;
+    };
+    let _ = writeln!(
+        o,
+        "  dhcp: {} {} (pid {}), started with MAC {}{}",
+        d.client,
+        if d.running { "running" } else { "not running" },
+        d.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+        d.started_with_mac,
+        if d.mac_current {
+            ""
+        } else {
+            "  <- not the bond's MAC now"
+        }
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_shows_what_a_person_checks_first() {
+        let s = BondStatus {
+            bond: "bond0".into(),
+            kind: Kind::Bond,
+            exists: true,
+            mode: Some(BondMode::ActiveBackup),
+            fail_over_mac: Some(FailOverMac::Active),
+            primary: None,
+            configured_primary: Some("eth1".into()),
+            active_slave: Some("wlan0".into()),
+            mac: Some("02:00:00:00:06:00".into()),
+            oper: Some(OperState::Up),
+            addresses: vec!["192.0.2.127/24".into()],
+            slaves: vec![SlaveStatus {
+                name: "wlan0".into(),
+                active: true,
+                oper: OperState::Up,
+                carrier: true,
+                mac: Some("02:00:00:00:06:00".into()),
+                supplicant: Some("COMPLETED".into()),
+            }],
+            dhcp: Some(DhcpStatus {
+                client: "dhclient".into(),
+                running: true,
+                pid: Some(42),
+                started_with_mac: "02:00:00:00:01:00".into(),
+                mac_current: false,
+            }),
+            settled: false,
+            settle: None,
+        };
+        let out = render(&s);
+        assert!(
+            out.contains("active slave: wlan0   primary: eth1 (not present)"),
+            "{out}"
+        );
+        assert!(out.contains("addresses: 192.0.2.127/24"), "{out}");
+        assert!(out.contains("* wlan0"), "{out}");
+        assert!(out.contains("wpa: COMPLETED"), "{out}");
+        assert!(out.contains("<- not the bond's MAC now"), "{out}");
+        assert!(out.contains("settled: no"), "{out}");
+    }
 }
