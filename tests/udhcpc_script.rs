@@ -101,6 +101,20 @@ fn a_new_lease_replaces_the_old_address_and_keeps_the_route() {
 }
 
 #[test]
+fn a_lease_without_router_or_dns_sets_the_address_alone() {
+    let Some(env) = script_env() else { return };
+    let resolv = own_resolv_conf(&env);
+    let mut l = lease("10.77.0.5");
+    l[2] = ("router", os(""));
+    l[3] = ("dns", os(" "));
+    script(&env, "bound", &l).assert_ok();
+    assert_eq!(env.addrs("hbv0"), ["10.77.0.5/24"]);
+    assert_eq!(env.route_count("default", "10.77.0.1", "hbv0"), 0);
+    let text = std::fs::read_to_string(&resolv).unwrap();
+    assert_eq!(text, "# the test's own\n");
+}
+
+#[test]
 fn a_bad_mask_keeps_the_old_address() {
     let Some(env) = script_env() else { return };
     own_resolv_conf(&env);

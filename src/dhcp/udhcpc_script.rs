@@ -100,7 +100,7 @@ pub fn lease_from(env: &HashMap<String, String>) -> Result<Lease> {
             addr: IpAddr::V4(addr),
             prefix: prefix_from(env)?,
         },
-        router: env.get("router").cloned(),
+        router: env.get("router").filter(|r| !r.trim().is_empty()).cloned(),
         dns: env.get("dns").filter(|d| !d.trim().is_empty()).cloned(),
         domain: env.get("domain").cloned(),
     })
