@@ -251,6 +251,24 @@ impl Kernel {
         }
     }
 
+    /// Adds an address with lifetimes (seconds, u32::MAX forever), or gives the one there
+    /// new lifetimes in place: a DHCP renewal must never delete and re-add the address,
+    /// which would disturb the connections using it.
+    pub fn replace_address_lifetimes(
+        &mut self,
+        index: u32,
+        net: &IpNet,
+        valid: u32,
+        preferred: u32,
+    ) -> Result<()> {
+        let m = msg::address_with_lifetimes(index, net, valid, preferred);
+        self.ack(
+            RouteNetlinkMessage::NewAddress(m),
+            NLM_F_CREATE | NLM_F_REPLACE,
+        )
+        .with_context(|| format!("cannot set address {net} with a lifetime of {valid} s"))
+    }
+
     /// Removes an address; one that is already gone is fine.
     pub fn del_address(&mut self, index: u32, net: &IpNet) -> Result<()> {
         let m = RouteNetlinkMessage::DelAddress(msg::address(index, net));

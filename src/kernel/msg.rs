@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use netlink_packet_route::address::{AddressAttribute, AddressMessage};
+use netlink_packet_route::address::{AddressAttribute, AddressMessage, CacheInfo};
 use netlink_packet_route::link::{
     BondMode, InfoBond, InfoData, InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
 };
@@ -110,6 +110,23 @@ pub fn address(index: u32, net: &IpNet) -> AddressMessage {
                 .push(AddressAttribute::Broadcast(Ipv4Addr::from(brd)));
         }
     }
+    m
+}
+
+/// An address with lifetimes in seconds (u32::MAX: forever). The kernel removes it when
+/// `valid` runs out, so a DHCP lease's address does not outlive the lease even when
+/// nobody is left to remove it.
+pub fn address_with_lifetimes(
+    index: u32,
+    net: &IpNet,
+    valid: u32,
+    preferred: u32,
+) -> AddressMessage {
+    let mut m = address(index, net);
+    let mut lifetimes = CacheInfo::default();
+    lifetimes.ifa_preferred = preferred.min(valid);
+    lifetimes.ifa_valid = valid;
+    m.attributes.push(AddressAttribute::CacheInfo(lifetimes));
     m
 }
 
@@ -304,6 +321,19 @@ mod tests {
         let v6 = address(4, &"fd00::2/64".parse().unwrap());
         assert_eq!(v6.header.family, AddressFamily::Inet6);
         assert_eq!(v6.attributes.len(), 2);
+    }
+
+    #[test]
+    fn an_address_with_lifetimes_carries_them() {
+        let m = address_with_lifetimes(4, &"192.168.1.10/24".parse().unwrap(), 120, 300);
+        let lifetimes = m.attributes.iter().find_map(|a| match a {
+            AddressAttribute::CacheInfo(c) => Some((c.ifa_valid, c.ifa_preferred)),
+            _ => None,
+        });
+        assert_eq!(lifetimes, Some((120, 120)), "preferred never beyond valid");
+        assert!(m
+            .attributes
+            .contains(&AddressAttribute::Local("192.168.1.10".parse().unwrap())));
     }
 
     #[test]
