@@ -79,6 +79,10 @@ impl Lease {
         }
         self.expires().since(now)
     }
+    /// The address's valid lifetime for the kernel at `now`, in seconds (u32::MAX: forever).
+    pub fn lifetime_secs(&self, now: BootTime) -> u32 {
+        u32::try_from(self.remaining(now).as_secs()).unwrap_or(u32::MAX)
+    }
     pub fn is_infinite(&self) -> bool {
         self.lease_time >= INFINITE
     }

@@ -13,12 +13,13 @@ use std::time::Duration;
 
 use super::codec::{self, Kind, Reply, ReplyKind, Request};
 use super::lease::{BootTime, Lease};
+use crate::net::Mac;
 
 /// Which interface and hardware address the client speaks from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Link {
     pub ifindex: u32,
-    pub mac: [u8; 6],
+    pub mac: Mac,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,8 +93,14 @@ pub enum Destination {
 pub enum Listen {
     /// The packet socket on `ifindex`, filtered for `xid`.
     Packet { ifindex: u32, xid: u32 },
-    /// A UDP socket bound to `address`:68 on `ifindex`.
-    Udp { ifindex: u32, address: Ipv4Addr },
+    /// A UDP socket bound to `address`:68 on `ifindex` to send and hear unicast, and the
+    /// packet socket too: servers broadcast a NAK (RFC 2131 4.3.2), which a socket bound
+    /// to a unicast address never sees.
+    Udp {
+        ifindex: u32,
+        address: Ipv4Addr,
+        xid: u32,
+    },
     /// Nothing to hear (BOUND, stopped).
     Nothing,
 }
@@ -179,6 +186,9 @@ impl Machine {
     /// When [`Machine::timeout`] wants to be called next; None: only on other inputs.
     pub fn deadline(&self) -> Option<BootTime> {
         self.deadline
+    }
+    pub fn link(&self) -> Option<Link> {
+        self.link
     }
     /// The transaction id replies must carry now.
     pub fn xid(&self) -> Option<u32> {
@@ -333,7 +343,7 @@ impl Machine {
         if r.xid != ex.xid {
             return Some("another transaction id");
         }
-        if self.link.map(|l| l.mac) != Some(r.chaddr) {
+        if self.link.map(|l| l.mac.0) != Some(r.chaddr) {
             return Some("another hardware address");
         }
         // ACK and NAK must come from the server asked; a REBOOTING or REBINDING client asked
@@ -517,6 +527,7 @@ impl Machine {
             (State::Renewing, Some(l)) => Listen::Udp {
                 ifindex: link.ifindex,
                 address: l.address,
+                xid: ex.xid,
             },
             _ => Listen::Packet {
                 ifindex: link.ifindex,
@@ -598,7 +609,7 @@ impl Machine {
             kind: Kind::Request,
             xid: 0,
             secs: 1,
-            chaddr: link.mac,
+            chaddr: link.mac.0,
             ciaddr: Ipv4Addr::UNSPECIFIED,
             requested: None,
             server: None,

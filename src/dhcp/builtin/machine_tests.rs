@@ -9,8 +9,8 @@ use dhcproto::{Decodable, Encodable};
 use super::*;
 use crate::dhcp::builtin::lease::Route;
 
-const MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
-const MAC2: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
+const MAC: Mac = Mac([0x02, 0, 0, 0, 0, 0x01]);
+const MAC2: Mac = Mac([0x02, 0, 0, 0, 0, 0x02]);
 const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 const OTHER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 9);
 const ADDR: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 50);
@@ -22,7 +22,7 @@ fn at(secs: u64) -> BootTime {
 fn at_ms(ms: u64) -> BootTime {
     BootTime(Duration::from_millis(ms))
 }
-fn link(mac: [u8; 6]) -> Link {
+fn link(mac: Mac) -> Link {
     Link { ifindex: 7, mac }
 }
 
@@ -127,7 +127,7 @@ fn discover_offer_request_ack_binds_the_lease() {
     assert_eq!(to, Destination::Broadcast);
     assert_eq!(d.opts().msg_type(), Some(MessageType::Discover));
     assert!(d.secs() >= 1);
-    assert_eq!(&d.chaddr()[..6], &MAC);
+    assert_eq!(&d.chaddr()[..6], &MAC.0);
     assert_eq!(
         opt(&d, OptionCode::ClientIdentifier),
         Some(&DhcpOption::ClientIdentifier(ID.to_vec()))
@@ -225,7 +225,7 @@ fn malformed_foreign_and_unasked_replies_are_ignored() {
     other_xid.set_xid(d.xid().wrapping_add(1));
     assert!(m.receive(at(0), &bytes(&other_xid)).is_empty());
     let mut other_mac = offer.clone();
-    other_mac.set_chaddr(&MAC2);
+    other_mac.set_chaddr(&MAC2.0);
     assert!(m.receive(at(0), &bytes(&other_mac)).is_empty());
     let mut request = offer.clone();
     request.set_opcode(Opcode::BootRequest);
@@ -328,9 +328,11 @@ fn t1_renews_by_unicast_t2_rebinds_by_broadcast_expiry_unconfigures() {
     // T1 at 1 + 500: RENEWING, unicast from our address, ciaddr set, no option 50/54.
     let fx = m.timeout(at(501));
     assert_eq!(m.state(), State::Renewing);
+    let xid = m.xid().unwrap();
     assert!(fx.contains(&Effect::Listen(Listen::Udp {
         ifindex: 7,
-        address: ADDR
+        address: ADDR,
+        xid
     })));
     let (r, to) = only_sent(&fx);
     assert_eq!(
@@ -526,7 +528,7 @@ fn mac_change_keeps_the_address_and_asks_again_from_the_new_mac() {
     );
     let (r, to) = only_sent(&fx);
     assert_eq!(to, Destination::Broadcast);
-    assert_eq!(&r.chaddr()[..6], &MAC2);
+    assert_eq!(&r.chaddr()[..6], &MAC2.0);
     assert_eq!(
         opt(&r, OptionCode::RequestedIpAddress),
         Some(&DhcpOption::RequestedIpAddress(ADDR))
@@ -538,7 +540,7 @@ fn mac_change_keeps_the_address_and_asks_again_from_the_new_mac() {
     );
     // A late reply to the old MAC is not ours any more.
     let mut stale = reply(MessageType::Ack, &r, SERVER, 3600);
-    stale.set_chaddr(&MAC);
+    stale.set_chaddr(&MAC.0);
     assert!(m.receive(at(10), &bytes(&stale)).is_empty());
     // One round trip: the same address, lifetimes refreshed, never removed.
     let fx = m.receive(at(10), &bytes(&reply(MessageType::Ack, &r, SERVER, 3600)));
@@ -577,7 +579,7 @@ fn mac_change_while_selecting_restarts_discovery() {
     ));
     assert_eq!(d2.opts().msg_type(), Some(MessageType::Discover));
     assert_ne!(d2.xid(), d.xid());
-    assert_eq!(&d2.chaddr()[..6], &MAC2);
+    assert_eq!(&d2.chaddr()[..6], &MAC2.0);
     assert!(m
         .link_changed(
             at(1),
@@ -616,7 +618,7 @@ fn release_sends_a_release_and_stops() {
 #[test]
 fn replies_are_ignored_when_nothing_was_asked() {
     let mut m = bound(3600);
-    let d = Message::new_with_id(1, ADDR, ADDR, ADDR, ADDR, &MAC);
+    let d = Message::new_with_id(1, ADDR, ADDR, ADDR, ADDR, &MAC.0);
     assert!(m
         .receive(at(5), &bytes(&reply(MessageType::Ack, &d, SERVER, 60)))
         .is_empty());
