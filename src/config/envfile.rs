@@ -4,6 +4,7 @@
 
 mod lex;
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use anyhow::{bail, Result};
@@ -14,7 +15,7 @@ use super::pos::Src;
 use super::{Bond, Config, Dhcp, Kind, Match, SlaveRule, Supplicant};
 use crate::net::{BondOptions, IfName, IpNet, Route};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Suffix {
     Primary,
     Addrs,
@@ -32,6 +33,8 @@ struct Var {
     iface: IfName,
     suffix: Suffix,
     value: String,
+    /// Rank of its first assignment: the bonds come in this order.
+    order: usize,
     /// Byte offsets of its name and its value, for errors.
     key_at: usize,
     value_at: usize,
@@ -43,13 +46,17 @@ fn classic_is_bridge(name: &str) -> bool {
     name.contains("br")
 }
 
+/// Our variables by interface and suffix.
+type Vars = HashMap<(IfName, Suffix), Var>;
+
 pub(super) fn parse(text: &str, path: &Path) -> Result<Config> {
     let src = Src::new(text, path);
     let vars = variables(&src, lex::entries(&src)?)?;
     let masters = masters(&src, &vars)?;
+    let is_master: HashSet<&IfName> = masters.iter().collect();
     let bonds = masters
         .iter()
-        .map(|name| bond(&src, &vars, &masters, name))
+        .map(|name| bond(&src, &vars, &is_master, name))
         .collect::<Result<Vec<Bond>>>()?;
     Ok(Config {
         bonds,
@@ -57,10 +64,10 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config> {
     })
 }
 
-/// Our `<ifname>PRIMARY`/`ADDRS`/`ROUTES` variables, in file order, the
-/// last assignment of each winning as in systemd.
-fn variables(src: &Src, entries: Vec<EnvEntry>) -> Result<Vec<Var>> {
-    let mut vars: Vec<Var> = Vec::new();
+/// Our `<ifname>PRIMARY`/`ADDRS`/`ROUTES` variables, the last assignment
+/// of each winning as in systemd.
+fn variables(src: &Src, entries: Vec<EnvEntry>) -> Result<Vars> {
+    let mut vars = Vars::new();
     for e in entries {
         let Some((prefix, suffix)) = SUFFIXES
             .iter()
@@ -83,23 +90,18 @@ fn variables(src: &Src, entries: Vec<EnvEntry>) -> Result<Vec<Var>> {
             ))),
             Err(err) => return Err(src.err(at, format!("variable {:?}: {err}", e.key))),
         };
-        match vars
-            .iter_mut()
-            .find(|v| v.iface == iface && v.suffix == suffix)
-        {
-            Some(v) => {
-                v.value = e.value;
-                v.key_at = e.key_at;
-                v.value_at = e.value_at;
-            }
-            None => vars.push(Var {
-                iface,
-                suffix,
-                value: e.value,
-                key_at: e.key_at,
-                value_at: e.value_at,
-            }),
-        }
+        let order = vars.len();
+        let var = vars.entry((iface.clone(), suffix)).or_insert(Var {
+            iface,
+            suffix,
+            value: String::new(),
+            order,
+            key_at: 0,
+            value_at: 0,
+        });
+        var.value = e.value;
+        var.key_at = e.key_at;
+        var.value_at = e.value_at;
     }
     Ok(vars)
 }
@@ -108,18 +110,21 @@ fn variables(src: &Src, entries: Vec<EnvEntry>) -> Result<Vec<Var>> {
 /// anyway, an empty primary just sets none), plus names that the recipe
 /// would treat as masters (bridges "*br*", "bond*") once they carry an
 /// address or a route. Addresses or routes on anything else are an error.
-fn masters(src: &Src, vars: &[Var]) -> Result<Vec<IfName>> {
+fn masters(src: &Src, vars: &Vars) -> Result<Vec<IfName>> {
     let looks_master = |n: &IfName| classic_is_bridge(n.as_str()) || n.as_str().starts_with("bond");
+    let mut in_order: Vec<&Var> = vars.values().collect();
+    in_order.sort_unstable_by_key(|v| v.order);
     let mut masters: Vec<IfName> = Vec::new();
-    for v in vars {
+    let mut seen = HashSet::new();
+    for v in &in_order {
         let configured =
             v.suffix == Suffix::Primary || (!v.value.trim().is_empty() && looks_master(&v.iface));
-        if configured && !masters.contains(&v.iface) {
+        if configured && seen.insert(&v.iface) {
             masters.push(v.iface.clone());
         }
     }
-    for v in vars {
-        if masters.contains(&v.iface) || v.value.trim().is_empty() {
+    for v in &in_order {
+        if seen.contains(&v.iface) || v.value.trim().is_empty() {
             continue;
         }
         let what = if v.suffix == Suffix::Addrs {
@@ -146,12 +151,13 @@ fn masters(src: &Src, vars: &[Var]) -> Result<Vec<IfName>> {
 }
 
 /// One master and what its variables say about it.
-fn bond(src: &Src, vars: &[Var], masters: &[IfName], name: &IfName) -> Result<Bond> {
-    let get = |s: Suffix| vars.iter().find(|v| v.iface == *name && v.suffix == s);
+fn bond(src: &Src, vars: &Vars, masters: &HashSet<&IfName>, name: &IfName) -> Result<Bond> {
+    let get = |s: Suffix| vars.get(&(name.clone(), s));
     if let Err(e) = check_bond_name(name.as_str()) {
-        let at = vars
+        let at = SUFFIXES
             .iter()
-            .find(|v| v.iface == *name)
+            .filter_map(|(_, s)| get(*s))
+            .min_by_key(|v| v.order)
             .map_or(0, |v| v.key_at);
         return Err(src.err(at..at, e));
     }
@@ -188,13 +194,14 @@ fn bond(src: &Src, vars: &[Var], masters: &[IfName], name: &IfName) -> Result<Bo
     });
 
     let mut addresses: Vec<IpNet> = Vec::new();
+    let mut seen = HashSet::new();
     if let Some(v) = get(Suffix::Addrs) {
         for word in v.value.split_whitespace() {
             let net = word
                 .parse::<IpNet>()
                 .and_then(|n| check_address(&n).map(|()| n))
                 .map_err(|e| value_err(v, "ADDRS", e))?;
-            if !addresses.contains(&net) {
+            if seen.insert(net.clone()) {
                 addresses.push(net);
             }
         }

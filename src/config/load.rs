@@ -13,8 +13,9 @@ use super::pos::Src;
 use super::{Config, CONFIG_VAR, ENV_FILE_VAR, INSECURE_VAR};
 
 /// A configuration is a few hundred bytes; refuse anything absurd rather
-/// than reading a runaway file into memory as root.
+/// than reading a runaway file into memory as root (every hook loads it).
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
+const MAX_CONFIG_SHOWN: &str = "1 MiB";
 
 pub(super) fn insecure_ok() -> bool {
     std::env::var_os(INSECURE_VAR).is_some_and(|v| v == "1")
@@ -114,14 +115,17 @@ fn read_trusted(path: &Path, insecure_ok: bool) -> Result<String> {
         }
     }
     if meta.len() > MAX_CONFIG_BYTES {
-        bail!("{shown}: larger than {MAX_CONFIG_BYTES} bytes, not a configuration");
+        bail!(
+            "{shown}: refusing a configuration of {} bytes: the limit is {MAX_CONFIG_SHOWN}",
+            meta.len()
+        );
     }
     let mut bytes = Vec::new();
     file.take(MAX_CONFIG_BYTES + 1)
         .read_to_end(&mut bytes)
         .with_context(|| format!("{shown}: cannot read"))?;
     if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        bail!("{shown}: larger than {MAX_CONFIG_BYTES} bytes, not a configuration");
+        bail!("{shown}: refusing a configuration larger than {MAX_CONFIG_SHOWN}");
     }
     String::from_utf8(bytes).map_err(|e| {
         // Where the first bad byte is: the text before it is valid.
@@ -199,6 +203,22 @@ mod tests {
         // Not a regular file.
         let e = load_file(&d.0, None, true).unwrap_err().to_string();
         assert!(e.contains("not a regular file"), "{e}");
+    }
+
+    #[test]
+    fn refuses_more_than_a_mebibyte() {
+        let d = TempDir::new();
+        let big = format!("{MINI}{}", "#".repeat(1 << 20));
+        let p = d.write("big.toml", &big, 0o644);
+        let e = load_file(&p, None, true).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "{}: refusing a configuration of {} bytes: the limit is 1 MiB",
+                p.display(),
+                big.len()
+            )
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The TOML front end: `/etc/hotbond/hotbond.toml` (see conf/hotbond.toml),
 //! deserialised with spans so every error names FILE:LINE:COLUMN.
 
+use std::collections::HashSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -10,7 +11,7 @@ use serde::Deserialize;
 
 use super::check::{
     check_address, check_bond_name, check_hostname, check_primary, check_supplicant_config,
-    check_supplicant_driver,
+    check_supplicant_driver, BondNames,
 };
 use super::pos::Src;
 use super::{
@@ -100,19 +101,15 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config> {
         return Err(src.err(0..0, "no [[bond]] defined: at least one bond is needed"));
     }
     let mut bonds: Vec<Bond> = Vec::new();
-    // Where each bond's name and each Name rule were written, for the
-    // cross-bond checks below.
-    let mut name_spans: Vec<Range<usize>> = Vec::new();
-    let mut pattern_spans: Vec<Vec<Option<Range<usize>>>> = Vec::new();
-    let mut primary_spans: Vec<Option<Range<usize>>> = Vec::new();
+    let mut spans: Vec<BondSpans> = Vec::new();
+    let mut names = BondNames::default();
     for raw_bond in raw.bond {
         let span = raw_bond.span();
         let (bond, pats) = toml_bond(&src, span, raw_bond.into_inner())?;
-        let name_span = pats.name.clone();
-        if let Some(i) = bonds.iter().position(|b| b.name == bond.name) {
-            let (line, _) = src.line_col(name_spans[i].start);
+        if let Some(i) = names.insert(bond.name.as_str(), bonds.len()) {
+            let (line, _) = src.line_col(spans[i].name.start);
             return Err(src.err(
-                name_span,
+                pats.name,
                 format!(
                     "duplicate bond name \"{}\" (first defined on line {line})",
                     bond.name
@@ -120,48 +117,52 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config> {
             ));
         }
         bonds.push(bond);
-        name_spans.push(name_span);
-        pattern_spans.push(pats.slaves);
-        primary_spans.push(pats.primary);
+        spans.push(pats);
     }
-    for (i, bond) in bonds.iter().enumerate() {
-        for (j, rule) in bond.slaves.iter().enumerate() {
-            let Match::Name(pattern) = &rule.matcher else {
-                continue;
-            };
-            let facts = |name: &str| DeviceFacts {
-                name: name.to_owned(),
-                ..DeviceFacts::default()
-            };
-            if let Some(other) = bonds
-                .iter()
-                .find(|b| rule.matcher.matches(&facts(b.name.as_str())))
-            {
-                let span = pattern_spans[i][j].clone().unwrap_or(name_spans[i].clone());
-                return Err(src.err(
-                    span,
-                    format!(
-                        "slave pattern {pattern:?} matches bond \"{}\": an interface cannot be both a bond and a slave{}",
-                        other.name,
-                        if ifname::is_glob(pattern) { " (use any = true to take every physical interface)" } else { "" }
-                    ),
-                ));
-            }
-        }
-        if let Some(primary) = &bond.primary {
-            if bonds.iter().any(|b| b.name == *primary) {
-                let span = primary_spans[i].clone().unwrap_or(name_spans[i].clone());
-                return Err(src.err(
-                    span,
-                    format!("primary \"{primary}\" is a bond, it cannot be a slave"),
-                ));
-            }
-        }
+    for (bond, spans) in bonds.iter().zip(&spans) {
+        no_bond_is_a_slave(&src, &bonds, &mut names, bond, spans)?;
     }
     Ok(Config {
         bonds,
         source: path.to_path_buf(),
     })
+}
+
+/// An interface cannot be both a bond and a slave: no name rule and no
+/// primary of `bond` may name a configured bond.
+fn no_bond_is_a_slave(
+    src: &Src,
+    bonds: &[Bond],
+    names: &mut BondNames,
+    bond: &Bond,
+    spans: &BondSpans,
+) -> Result<()> {
+    for (rule, pattern_span) in bond.slaves.iter().zip(&spans.slaves) {
+        let Match::Name(pattern) = &rule.matcher else {
+            continue;
+        };
+        if let Some(other) = names.first_match(pattern) {
+            let span = pattern_span.clone().unwrap_or(spans.name.clone());
+            return Err(src.err(
+                span,
+                format!(
+                    "slave pattern {pattern:?} matches bond \"{}\": an interface cannot be both a bond and a slave{}",
+                    bonds[other].name,
+                    if ifname::is_glob(pattern) { " (use any = true to take every physical interface)" } else { "" }
+                ),
+            ));
+        }
+    }
+    if let Some(primary) = &bond.primary {
+        if names.contains(primary.as_str()) {
+            let span = spans.primary.clone().unwrap_or(spans.name.clone());
+            return Err(src.err(
+                span,
+                format!("primary \"{primary}\" is a bond, it cannot be a slave"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Spans kept from one [[bond]] for checks across bonds.
@@ -213,21 +214,20 @@ fn toml_bond(src: &Src, span: Range<usize>, raw: RawBond) -> Result<(Bond, BondS
     };
 
     let mut addresses: Vec<IpNet> = Vec::new();
+    let mut seen = HashSet::new();
     for a in raw.addresses {
         let net = at(src, a.span(), a.get_ref().parse::<IpNet>())?;
         at(src, a.span(), check_address(&net))?;
-        if addresses.contains(&net) {
+        if !seen.insert(net.clone()) {
             return Err(src.err(a.span(), format!("address {net} listed twice")));
         }
         addresses.push(net);
     }
     let mut routes: Vec<Route> = Vec::new();
+    let mut seen = HashSet::new();
     for r in raw.routes {
         let route = at(src, r.span(), r.get_ref().parse::<Route>())?;
-        if routes
-            .iter()
-            .any(|o| o.to == route.to && o.is_ipv6() == route.is_ipv6())
-        {
+        if !seen.insert((route.to.clone(), route.is_ipv6())) {
             return Err(src.err(
                 r.span(),
                 format!(
