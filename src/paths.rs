@@ -28,6 +28,11 @@ pub fn dhcp_state(bond: &str) -> PathBuf {
     run_dir().join("dhcp").join(format!("{bond}.json"))
 }
 
+/// The built-in DHCP client's lease of a bond: `/var/lib/hotbond/BOND.lease`.
+pub fn lease_file(bond: &str) -> PathBuf {
+    state_dir().join(format!("{bond}.lease"))
+}
+
 /// Which bond an interface was enslaved to, so `remove` (device gone, facts gone) still knows.
 pub fn slave_record(iface: &str) -> PathBuf {
     run_dir().join("slaves").join(iface)

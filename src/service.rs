@@ -232,6 +232,16 @@ pub fn stop_nowait(job: &Job) -> Result<()> {
     }
 }
 
+/// Sends `sig` to the job's own process (not its group), if the job runs: the pid file's
+/// process, checked to be the job. Returns the pid signalled.
+pub fn signal_job(job: &Job, sig: Signal) -> Result<Option<i32>> {
+    let Some(pid) = running_pid(job) else {
+        return Ok(None);
+    };
+    kill(Pid::from_raw(pid), sig).with_context(|| format!("cannot signal {job} ({pid})"))?;
+    Ok(Some(pid))
+}
+
 /// The pid from the job's pid file, if that process is alive, still leads its session and
 /// runs the job's program (a recycled pid would not). systemd and the detached start both
 /// make the job a session leader.

@@ -37,6 +37,24 @@ pub struct DhcpRecord {
     pub mac: String,
     pub pid: Option<i32>,
     pub updated_unix_ms: u64,
+    /// The built-in client's state and lease (the external clients keep theirs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builtin: Option<BuiltinRecord>,
+}
+
+/// Where the built-in client stands, for `hotbond status`; times in ms since the epoch.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuiltinRecord {
+    /// RFC 2131's name of the state: "BOUND", "RENEWING", "REBOOTING", ...
+    pub state: String,
+    /// The address configured from the lease, with its prefix length.
+    pub address: Option<String>,
+    pub server: Option<String>,
+    /// The bond's MAC the lease was granted to.
+    pub lease_mac: Option<String>,
+    pub expires_unix_ms: Option<u64>,
+    pub renew_unix_ms: Option<u64>,
+    pub rebind_unix_ms: Option<u64>,
 }
 
 pub fn now_ms() -> u64 {
@@ -86,8 +104,11 @@ impl DhcpRecord {
         let pid = self.pid.filter(|p| *p > 0)?;
         let comm = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
         let comm = comm.trim();
-        // busybox applets show as "busybox" or as the applet's name.
-        let ok = comm == self.client || (self.client == "udhcpc" && comm == "busybox");
+        // busybox applets show as "busybox" or as the applet's name; the built-in client
+        // runs in the bond's job.
+        let ok = comm == self.client
+            || (self.client == "udhcpc" && comm == "busybox")
+            || (self.client == "builtin" && comm == "hotbond-settle");
         // A recycled pid could be another bond's client: its command line names the bond
         // (as an argument; dhcpcd rewrites its title to "dhcpcd: bond0 [ip4]").
         let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;

@@ -30,6 +30,38 @@ pub struct DhcpStatus {
     pub started_with_mac: String,
     /// False means the client speaks for a MAC the bond no longer has.
     pub mac_current: bool,
+    /// The built-in client's state and lease (absent for the external clients).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub builtin: Option<BuiltinStatus>,
+}
+
+/// Where the built-in client stands; times left in seconds from now.
+#[derive(Debug, Serialize)]
+pub struct BuiltinStatus {
+    /// "BOUND", "RENEWING", "REBINDING", "REBOOTING", "SELECTING", ...
+    pub state: String,
+    pub address: Option<String>,
+    pub server: Option<String>,
+    /// The MAC the lease was granted to.
+    pub lease_mac: Option<String>,
+    pub lease_left_s: Option<u64>,
+    pub t1_left_s: Option<u64>,
+    pub t2_left_s: Option<u64>,
+}
+
+impl BuiltinStatus {
+    fn from_record(r: state::BuiltinRecord, now_ms: u64) -> BuiltinStatus {
+        let left = |at: Option<u64>| at.map(|t| t.saturating_sub(now_ms) / 1000);
+        BuiltinStatus {
+            state: r.state,
+            address: r.address,
+            server: r.server,
+            lease_mac: r.lease_mac,
+            lease_left_s: left(r.expires_unix_ms),
+            t1_left_s: left(r.renew_unix_ms),
+            t2_left_s: left(r.rebind_unix_ms),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -149,6 +181,9 @@ fn dhcp_status(bond: &str, mac: Option<&String>) -> Option<DhcpStatus> {
     state::read_dhcp(bond).map(|d| {
         let pid = d.live_pid(bond);
         DhcpStatus {
+            builtin: d
+                .builtin
+                .map(|b| BuiltinStatus::from_record(b, state::now_ms())),
             running: pid.is_some(),
             pid,
             mac_current: Some(&d.mac) == mac,
@@ -252,6 +287,20 @@ fn render_dhcp(o: &mut String, d: Option<&DhcpStatus>) {
             "  <- not the bond's MAC now"
         }
     );
+    if let Some(b) = &d.builtin {
+        let secs = |s: Option<u64>| s.map_or_else(|| "-".to_string(), |s| format!("{s} s"));
+        let _ = writeln!(
+            o,
+            "  lease: {} {} from {} for MAC {}, expires in {}, T1 in {}, T2 in {}",
+            b.state,
+            b.address.as_deref().unwrap_or("(none)"),
+            b.server.as_deref().unwrap_or("-"),
+            b.lease_mac.as_deref().unwrap_or("-"),
+            secs(b.lease_left_s),
+            secs(b.t1_left_s),
+            secs(b.t2_left_s),
+        );
+    }
 }
 
 #[cfg(test)]
@@ -286,6 +335,15 @@ mod tests {
                 pid: Some(42),
                 started_with_mac: "02:00:00:00:01:00".into(),
                 mac_current: false,
+                builtin: Some(BuiltinStatus {
+                    state: "RENEWING".into(),
+                    address: Some("192.0.2.127/24".into()),
+                    server: Some("192.0.2.1".into()),
+                    lease_mac: Some("02:00:00:00:01:00".into()),
+                    lease_left_s: Some(100),
+                    t1_left_s: Some(0),
+                    t2_left_s: Some(50),
+                }),
             }),
             settled: false,
             settle: None,
@@ -300,5 +358,9 @@ mod tests {
         assert!(out.contains("wpa: COMPLETED"), "{out}");
         assert!(out.contains("<- not the bond's MAC now"), "{out}");
         assert!(out.contains("settled: no"), "{out}");
+        assert!(
+            out.contains("lease: RENEWING 192.0.2.127/24 from 192.0.2.1 for MAC 02:00:00:00:01:00, expires in 100 s"),
+            "{out}"
+        );
     }
 }

@@ -92,11 +92,31 @@ pub struct Bond {
     pub auto_supplicant: Option<Supplicant>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Dhcp {
     pub client: DhcpClient,
     pub client_id: ClientId,
     pub hostname: Option<String>,
+    /// The metric of the routes a lease brings (the built-in client only; the external
+    /// clients' own scripts add theirs).
+    pub route_metric: u32,
+    /// Whether the built-in client sets the MTU a lease names (option 26) on the bond.
+    pub use_mtu: bool,
+}
+
+/// What systemd-networkd gives DHCP routes, so a host moved over sees the same table.
+pub const DEFAULT_ROUTE_METRIC: u32 = 1024;
+
+impl Default for Dhcp {
+    fn default() -> Dhcp {
+        Dhcp {
+            client: DhcpClient::default(),
+            client_id: ClientId::default(),
+            hostname: None,
+            route_metric: DEFAULT_ROUTE_METRIC,
+            use_mtu: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -105,6 +125,8 @@ pub enum DhcpClient {
     /// Use whichever supported client is installed.
     #[default]
     Auto,
+    /// hotbond's own client, inside the bond's job.
+    Builtin,
     Dhclient,
     Dhcpcd,
     Udhcpc,
@@ -116,6 +138,7 @@ impl DhcpClient {
     pub fn as_str(&self) -> &'static str {
         match self {
             DhcpClient::Auto => "auto",
+            DhcpClient::Builtin => "builtin",
             DhcpClient::Dhclient => "dhclient",
             DhcpClient::Dhcpcd => "dhcpcd",
             DhcpClient::Udhcpc => "udhcpc",

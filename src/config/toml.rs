@@ -60,6 +60,8 @@ struct RawDhcp {
     client: Option<DhcpClient>,
     client_id: Option<Spanned<String>>,
     hostname: Option<Spanned<String>>,
+    route_metric: Option<u32>,
+    use_mtu: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -342,10 +344,13 @@ fn toml_dhcp(src: &Src, raw: RawDhcp) -> Result<Dhcp> {
             Some(h.get_ref().clone())
         }
     };
+    let d = Dhcp::default();
     Ok(Dhcp {
         client: raw.client.unwrap_or_default(),
         client_id,
         hostname,
+        route_metric: raw.route_metric.unwrap_or(d.route_metric),
+        use_mtu: raw.use_mtu.unwrap_or(d.use_mtu),
     })
 }
 

@@ -98,6 +98,7 @@ impl External {
                 mac: on.mac.to_string(),
                 pid: Some(pid),
                 updated_unix_ms: state::now_ms(),
+                builtin: None,
             },
         )?;
         Ok(running)
@@ -230,7 +231,11 @@ pub fn stop_stray_client(bond: &str) {
     let Some(rec) = state::read_dhcp(bond) else {
         return;
     };
-    if let Some(pid) = rec.live_pid(bond) {
+    // The built-in client's record names the job itself: never this one.
+    if let Some(pid) = rec
+        .live_pid(bond)
+        .filter(|p| *p != std::process::id() as i32)
+    {
         crate::info!("{bond}: stopping the DHCP client an earlier job left ({pid})");
         let sig = client_by_name(&rec.client)
             .map(|c| c.restart_signal())

@@ -10,6 +10,7 @@ pub mod builtin;
 mod dhclient;
 mod dhcpcd;
 pub mod external;
+pub mod inproc;
 pub mod supervise;
 mod udhcpc;
 pub mod udhcpc_script;
@@ -74,7 +75,8 @@ fn is_executable(p: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// The client the configuration names, or the first one installed.
+/// The external client the configuration names, or the first one installed; None when no
+/// program runs for the bond (`none`, or the built-in client inside the job).
 pub fn client_for(kind: &DhcpClient) -> Result<Option<Box<dyn Client>>> {
     let by_name = client_by_name;
     let installed = |n: &str| match n {
@@ -82,7 +84,7 @@ pub fn client_for(kind: &DhcpClient) -> Result<Option<Box<dyn Client>>> {
         _ => find_program(n).is_some(),
     };
     match kind {
-        DhcpClient::None => Ok(None),
+        DhcpClient::None | DhcpClient::Builtin => Ok(None),
         DhcpClient::Auto => {
             for n in ["dhclient", "dhcpcd", "udhcpc"] {
                 if installed(n) {

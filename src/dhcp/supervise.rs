@@ -1,5 +1,6 @@
 //! The bond job's DHCP client, behind one interface: whatever speaks DHCP for the bond (an
-//! external client run as the job's child, see [`super::external`]) is started, kept,
+//! external client run as the job's child, see [`super::external`], or the built-in one
+//! inside the job, see [`super::inproc`]) is started, kept,
 //! re-acquired and stopped through [`Supervisor`], and the job's poll loop waits on its file
 //! descriptors and its next deadline as well as on link events.
 
@@ -9,9 +10,11 @@ use std::time::Instant;
 use anyhow::Result;
 
 use super::external::{self, External};
-use crate::config::Bond;
+use super::inproc::{self, Inproc};
+use crate::config::{Bond, DhcpClient};
 use crate::kernel::Kernel;
 use crate::net::Mac;
+use crate::state;
 
 /// What the bond settled on: the interface and hardware address a DHCP client speaks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -100,6 +103,9 @@ pub trait Supervisor {
 /// this bond left running: there must be one client, and it is this job's.
 pub fn start(bond: &Bond) -> Result<Box<dyn Supervisor>> {
     external::stop_stray_client(bond.name.as_str());
+    if bond.dhcp.client == DhcpClient::Builtin {
+        return Ok(Box::new(Inproc::new(bond)?));
+    }
     Ok(match External::new(bond)? {
         Some(e) => Box::new(e),
         None => Box::new(Off),
@@ -128,7 +134,12 @@ impl Supervisor for Off {
 /// Releases the bond's lease (for `hotbond down`, from outside the job): the client the
 /// job recorded sends the release; the job then ends by itself.
 pub fn release(bond: &Bond) -> Result<()> {
-    external::release(bond)
+    let recorded = state::read_dhcp(bond.name.as_str()).map(|r| r.client);
+    match recorded {
+        Some(c) if c == inproc::NAME => inproc::release(bond),
+        None if bond.dhcp.client == DhcpClient::Builtin => inproc::release(bond),
+        _ => external::release(bond),
+    }
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ pub use events::{LinkEvents, Wake};
 pub use netlink_packet_route::link::BondMode;
 pub use sysfs::{
     bond_active_slave, bond_fail_over_mac, bond_mode, bond_primary, bond_slaves, bonding_loaded,
-    device_facts, load_bonding, lower_links, set_bond_primary,
+    device_facts, link_mtu, load_bonding, lower_links, set_bond_primary,
 };
 
 /// What hotbond needs to know about one network interface.
@@ -210,6 +210,12 @@ impl Kernel {
                 if up { "up" } else { "down" }
             )
         })
+    }
+
+    pub fn set_mtu(&mut self, index: u32, mtu: u32) -> Result<()> {
+        let m = RouteNetlinkMessage::SetLink(msg::set_mtu(index, mtu));
+        self.ack(m, 0)
+            .with_context(|| format!("cannot set the MTU of link #{index} to {mtu}"))
     }
 
     /// `master = None` releases the link from its bond or bridge.

@@ -83,6 +83,13 @@ pub fn set_up(index: u32, up: bool) -> LinkMessage {
     m
 }
 
+/// The link's MTU (a bond passes it on to its slaves).
+pub fn set_mtu(index: u32, mtu: u32) -> LinkMessage {
+    let mut m = link_index(index);
+    m.attributes.push(LinkAttribute::Mtu(mtu));
+    m
+}
+
 /// Enslaves the link to `master`; None releases it.
 pub fn set_master(index: u32, master: Option<u32>) -> LinkMessage {
     let mut m = link_index(index);

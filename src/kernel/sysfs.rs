@@ -47,6 +47,11 @@ fn bonding_attr(bond: &str, attr: &str) -> Option<String> {
     read_trim(&net_path(bond).join("bonding").join(attr))
 }
 
+/// The interface's MTU.
+pub fn link_mtu(iface: &str) -> Option<u32> {
+    read_trim(&net_path(iface).join("mtu")).and_then(|m| m.parse().ok())
+}
+
 /// The bond's currently active slave, by name.
 pub fn bond_active_slave(bond: &str) -> Option<String> {
     bonding_attr(bond, "active_slave").filter(|s| !s.is_empty())

@@ -1,0 +1,366 @@
+//! The built-in DHCP client ([`crate::dhcp::builtin`]) as the bond job's [`Supervisor`]:
+//! the client runs inside the job, so a failover costs no process start, and the job
+//! holds the lease. What the lease means for the kernel is in [`configure`], the lease
+//! file in [`store`].
+//!
+//! Stopping: the job's unit stops it with SIGKILL, which must unconfigure nothing (the
+//! kernel expires the address by its lifetimes if nobody renews it). `hotbond down`
+//! instead sends the job SIGTERM ([`release`]): the job then sends DHCPRELEASE, removes
+//! what the lease configured, forgets the lease and ends cleanly.
+
+mod configure;
+pub mod store;
+
+use std::os::fd::{AsFd, BorrowedFd};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+
+use super::builtin::{boot_time, Action, BootTime, Builtin, Config, Lease, Link, State};
+use super::supervise::{decide, DhcpAction, Progress, SettledOn, Supervisor};
+use crate::config::Bond;
+use crate::kernel::{self, Kernel};
+use crate::service::{self, Job};
+use crate::state::{self, BuiltinRecord, DhcpRecord};
+
+/// The job also wakes this often while the client runs: poll's clock stops while the
+/// laptop sleeps, the lease's does not.
+const LOOK_AT_LEAST_EVERY: Duration = Duration::from_secs(60);
+
+/// The client's name in the job's records.
+pub const NAME: &str = "builtin";
+
+pub struct Inproc {
+    bond: String,
+    config: Config,
+    metric: u32,
+    use_mtu: bool,
+    client: Builtin,
+    /// What the client speaks for; None before the bond settled and after it went.
+    on: Option<SettledOn>,
+    /// The lease this job put on the bond, and the MAC it was granted to.
+    configured: Option<(Lease, String)>,
+    /// Actions the client returned outside a turn (no kernel at hand then).
+    pending: Vec<Action>,
+    /// SIGTERM, from `hotbond down`: release and end.
+    term: SignalFd,
+    recorded: Option<DhcpRecord>,
+}
+
+impl Inproc {
+    pub fn new(bond: &Bond) -> Result<Inproc> {
+        let opts = super::options(bond)?;
+        let mut config = Config::new(bond.name.as_str());
+        config.client_id = opts.client_id;
+        config.hostname = opts.hostname;
+        config.max_message_size = message_size(kernel::link_mtu(bond.name.as_str()));
+        config.renew_after = std::env::var("HOTBOND_DHCP_RENEW_AFTER_S")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map(Duration::from_secs);
+        Ok(Inproc {
+            bond: bond.name.to_string(),
+            client: Builtin::new(config.clone()),
+            config,
+            metric: bond.dhcp.route_metric,
+            use_mtu: bond.dhcp.use_mtu,
+            on: None,
+            configured: None,
+            pending: Vec::new(),
+            term: term_signal()?,
+            recorded: None,
+        })
+    }
+
+    /// Carries out the client's actions on the bond `index`.
+    fn carry_out(&mut self, k: &mut Kernel, actions: Vec<Action>) -> Result<()> {
+        let Some(on) = self.on.clone() else {
+            return Ok(());
+        };
+        for a in actions {
+            match a {
+                Action::Apply(l) | Action::Renew(l) => self.put(k, on.index, &on, l)?,
+                Action::Remove(l) => {
+                    crate::info!("{}: DHCP lease of {} gone", self.bond, l.address);
+                    configure::remove(k, &self.bond, on.index, &l, self.metric);
+                    self.configured = None;
+                    hand_dns(&self.bond, None);
+                    store::forget(&self.bond);
+                }
+                Action::Persist(l) => {
+                    if let Err(e) = store::save(&self.bond, &l) {
+                        crate::warn!("{}: {e:#}", self.bond);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts a granted (or renewed) lease on the bond.
+    fn put(&mut self, k: &mut Kernel, index: u32, on: &SettledOn, l: Lease) -> Result<()> {
+        let old = self.configured.take().map(|(l, _)| l);
+        if old.as_ref().map(|o| o.address) != Some(l.address) {
+            crate::info!(
+                "{}: DHCP lease {}/{} from {} for {} s",
+                self.bond,
+                l.address,
+                l.prefix_len,
+                l.server,
+                l.lifetime_secs(boot_time())
+            );
+        }
+        configure::apply(k, &self.bond, index, old.as_ref(), &l, self.metric)?;
+        if let Some(mtu) = l.mtu.filter(|_| self.use_mtu) {
+            if let Err(e) = k.set_mtu(index, u32::from(mtu)) {
+                crate::warn!("{}: {e:#}", self.bond);
+            }
+        }
+        let dns = configure::dns_of(&l);
+        if old.as_ref().map(configure::dns_of) != Some(dns.clone()) {
+            hand_dns(&self.bond, Some(&dns));
+        }
+        self.configured = Some((l, on.mac.to_string()));
+        Ok(())
+    }
+
+    /// SIGTERM came (`hotbond down`): release the lease, unconfigure it, forget it.
+    fn release_and_end(&mut self, k: &mut Kernel) -> Result<Progress> {
+        crate::info!("{}: asked to release the DHCP lease", self.bond);
+        let actions = self.client.release();
+        if k.link(&self.bond)?.is_some() {
+            self.carry_out(k, actions)?;
+        }
+        if let Some((l, _)) = self.configured.take() {
+            if let Some(on) = &self.on {
+                configure::remove(k, &self.bond, on.index, &l, self.metric);
+            }
+        }
+        hand_dns(&self.bond, None);
+        store::forget(&self.bond);
+        self.record();
+        Ok(Progress::Done)
+    }
+
+    /// Keeps the job's record up to date for `hotbond status`; written when it changes.
+    fn record(&mut self) {
+        let Some(on) = &self.on else { return };
+        let rec = DhcpRecord {
+            client: NAME.to_string(),
+            mac: on.mac.to_string(),
+            pid: Some(std::process::id() as i32),
+            updated_unix_ms: 0,
+            builtin: Some(builtin_record(
+                self.client.state(),
+                self.configured.as_ref(),
+                boot_time(),
+                state::now_ms(),
+            )),
+        };
+        if self.recorded.as_ref() == Some(&rec) {
+            return;
+        }
+        let stamped = DhcpRecord {
+            updated_unix_ms: state::now_ms(),
+            ..rec.clone()
+        };
+        match state::write_dhcp(&self.bond, &stamped) {
+            Ok(()) => self.recorded = Some(rec),
+            Err(e) => crate::warn!("{}: {e:#}", self.bond),
+        }
+    }
+
+    /// Did SIGTERM come? Reads every queued signal.
+    fn terminated(&mut self) -> bool {
+        let mut seen = false;
+        while let Ok(Some(_)) = self.term.read_signal() {
+            seen = true;
+        }
+        seen
+    }
+}
+
+impl Supervisor for Inproc {
+    fn settled(&mut self, on: &SettledOn) -> Result<DhcpAction> {
+        let action = decide(self.on.as_ref(), on);
+        let link = Link {
+            ifindex: on.index,
+            mac: on.mac,
+        };
+        match action {
+            DhcpAction::Started => {
+                let remembered = store::load(&self.bond);
+                if let Some(l) = &remembered {
+                    crate::info!("{}: asking again for {}", self.bond, l.address);
+                }
+                self.on = Some(on.clone());
+                let fx = self.client.start(link, remembered);
+                self.pending.extend(fx);
+            }
+            DhcpAction::Reacquired => {
+                crate::info!(
+                    "{}: the bond now has {}: asking again for the lease from it",
+                    self.bond,
+                    on.mac
+                );
+                self.on = Some(on.clone());
+                let fx = self.client.link_changed(link);
+                self.pending.extend(fx);
+            }
+            DhcpAction::Kept | DhcpAction::Nothing => {}
+        }
+        self.record();
+        Ok(action)
+    }
+
+    fn bond_is(&mut self, index: Option<u32>) {
+        if self.on.as_ref().is_some_and(|on| Some(on.index) != index) {
+            // The interface is gone (maybe made again, another interface): its address
+            // went with it. Stop speaking, drop the sockets, release nothing; the lease
+            // file stays for the next interface to ask for the same address.
+            crate::info!(
+                "{}: the bond is gone or new: the DHCP client stops",
+                self.bond
+            );
+            self.client = Builtin::new(self.config.clone());
+            self.on = None;
+            self.configured = None;
+            self.pending.clear();
+        }
+    }
+
+    fn wait_fds(&self) -> Vec<BorrowedFd<'_>> {
+        let mut fds = self.client.fds();
+        fds.push(self.term.as_fd());
+        fds
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        if !self.pending.is_empty() {
+            return Some(Instant::now());
+        }
+        self.on.as_ref()?;
+        let next = match self.client.deadline() {
+            Some(at) => to_instant(at, boot_time(), Instant::now()),
+            None => Instant::now() + LOOK_AT_LEAST_EVERY,
+        };
+        Some(next.min(Instant::now() + LOOK_AT_LEAST_EVERY))
+    }
+
+    fn turn(&mut self, k: &mut Kernel, _now: Instant) -> Result<Progress> {
+        if self.terminated() {
+            return self.release_and_end(k);
+        }
+        let mut actions = std::mem::take(&mut self.pending);
+        if self.on.is_some() {
+            actions.extend(self.client.turn());
+        }
+        let r = self.carry_out(k, actions);
+        self.record();
+        r.map(|()| Progress::Running)
+    }
+}
+
+/// The max DHCP message size (option 57) the bond's MTU allows: what fits in one frame,
+/// at least RFC 2131's 576.
+fn message_size(mtu: Option<u32>) -> u16 {
+    mtu.map_or(1500, |m| m.clamp(576, u32::from(u16::MAX)) as u16)
+}
+
+/// A point on the boot-time clock as an [`Instant`], from the two clocks' `now`s.
+fn to_instant(at: BootTime, boot_now: BootTime, now: Instant) -> Instant {
+    now + at.since(boot_now)
+}
+
+fn builtin_record(
+    st: State,
+    configured: Option<&(Lease, String)>,
+    boot_now: BootTime,
+    wall_now: u64,
+) -> BuiltinRecord {
+    let wall = |at: BootTime| -> u64 {
+        // Whole seconds, so that the record changes only when the lease does.
+        let ms = if at >= boot_now {
+            wall_now + at.since(boot_now).as_millis() as u64
+        } else {
+            wall_now.saturating_sub(boot_now.since(at).as_millis() as u64)
+        };
+        ms / 1000 * 1000
+    };
+    let lease = configured.map(|(l, _)| l);
+    BuiltinRecord {
+        state: st.to_string(),
+        address: lease.map(|l| format!("{}/{}", l.address, l.prefix_len)),
+        server: lease.map(|l| l.server.to_string()),
+        lease_mac: configured.map(|(_, m)| m.clone()),
+        expires_unix_ms: lease
+            .filter(|l| !l.is_infinite())
+            .map(|l| wall(l.expires())),
+        renew_unix_ms: lease.map(|l| wall(l.renew_at())),
+        rebind_unix_ms: lease.map(|l| wall(l.rebind_at())),
+    }
+}
+
+/// SIGTERM as a descriptor the poll loop reads, instead of a handler: blocked first, so
+/// that it waits in the descriptor until the loop gets to it.
+fn term_signal() -> Result<SignalFd> {
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGTERM);
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)
+        .context("cannot block SIGTERM")?;
+    SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+        .context("cannot open a signalfd for SIGTERM")
+}
+
+/// Hands the lease's name servers and domains to the resolver, or takes them back (None).
+fn hand_dns(bond: &str, dns: Option<&(Vec<std::net::Ipv4Addr>, Vec<String>)>) {
+    match dns {
+        Some((servers, domains)) if !servers.is_empty() || !domains.is_empty() => {
+            crate::info!(
+                "{bond}: DNS {} {}",
+                servers
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                domains.join(" ")
+            );
+        }
+        _ => {}
+    }
+}
+
+/// Releases the lease the bond's job holds (for `hotbond down`): SIGTERM to the job, which
+/// releases, unconfigures and ends; waits (bounded) for it to be gone.
+pub fn release(bond: &Bond) -> Result<()> {
+    let job = Job::Settle(bond.name.clone());
+    let Some(pid) = service::signal_job(&job, Signal::SIGTERM)? else {
+        crate::info!("{}: no job holds a lease, nothing to release", bond.name);
+        return Ok(());
+    };
+    crate::info!("{}: releasing the DHCP lease ({pid})", bond.name);
+    crate::process::wait_gone(pid, Duration::from_secs(5));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clocks_and_sizes() {
+        let now = Instant::now();
+        let b = |s| BootTime(Duration::from_secs(s));
+        assert_eq!(
+            to_instant(b(110), b(100), now),
+            now + Duration::from_secs(10)
+        );
+        // Past: now.
+        assert_eq!(to_instant(b(90), b(100), now), now);
+        assert_eq!(message_size(None), 1500);
+        assert_eq!(message_size(Some(9000)), 9000);
+        assert_eq!(message_size(Some(100)), 576);
+    }
+}

@@ -1,0 +1,227 @@
+//! The bond's job with the built-in DHCP client (`client = "builtin"`) against a real
+//! dnsmasq: the bridge variant in one namespace, the server in another, joined by a veth
+//! pair. Covered: the lease on the bridge with the lease's lifetime and its default route,
+//! the lease file, `hotbond status --json`; a job killed with SIGKILL leaves the address;
+//! the next job asks for the same address again from the lease file; `hotbond down`
+//! releases the lease (the server forgets it) and removes the address.
+//!
+//! Needs root and dnsmasq (Debian: dnsmasq-base).
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use common::{wait_for, Env};
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+const CONFIG: &str = r#"[[bond]]
+name = "br0"
+kind = "bridge"
+addresses = ["10.78.1.1/24"]
+[bond.dhcp]
+client = "builtin"
+client_id = "mac"
+route_metric = 777
+[[bond.slave]]
+name = "hbv*"
+"#;
+
+struct World {
+    cli: Env,
+    srv: Env,
+    dnsmasq: Option<std::process::Child>,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.dnsmasq.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn world() -> Option<World> {
+    let cli = Env::new("hotbond.toml", CONFIG)?;
+    let srv = Env::new("unused.toml", "")?;
+    assert!(
+        hotbond::dhcp::find_program("dnsmasq").is_some(),
+        "dnsmasq is not installed: these tests need a real DHCP server \
+         (Debian: apt-get install dnsmasq-base)"
+    );
+    cli.ip(&[
+        "link", "add", "hbv0", "type", "veth", "peer", "name", "s0", "netns", &srv.ns,
+    ]);
+    srv.ip(&["addr", "add", "10.78.0.1/24", "dev", "s0"]);
+    srv.ip(&["link", "set", "s0", "up"]);
+    cli.ip(&["link", "set", "hbv0", "up"]);
+    let mut w = World {
+        cli,
+        srv,
+        dnsmasq: None,
+    };
+    w.serve();
+    Some(w)
+}
+
+impl World {
+    fn leases_file(&self) -> std::path::PathBuf {
+        self.srv.dir.join("dnsmasq.leases")
+    }
+
+    fn serve(&mut self) {
+        fs::write(self.leases_file(), "").unwrap();
+        let d = &self.srv.dir;
+        let args = [
+            "--keep-in-foreground".to_string(),
+            "--conf-file=/dev/null".into(),
+            "--port=0".into(),
+            "--user=root".into(),
+            "--interface=s0".into(),
+            "--bind-interfaces".into(),
+            "--dhcp-authoritative".into(),
+            "--log-dhcp".into(),
+            "--no-ping".into(),
+            "--dhcp-range=10.78.0.50,10.78.0.99,255.255.255.0,10m".into(),
+            format!("--dhcp-leasefile={}", self.leases_file().display()),
+            format!("--log-facility={}", d.join("dnsmasq.log").display()),
+            format!("--pid-file={}", d.join("dnsmasq.pid").display()),
+        ];
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.dnsmasq = Some(self.srv.spawn("dnsmasq", &args));
+        assert!(
+            wait_for(WAIT, || d.join("dnsmasq.pid").exists()),
+            "dnsmasq did not start: {}",
+            self.server_log()
+        );
+    }
+
+    fn server_log(&self) -> String {
+        fs::read_to_string(self.srv.dir.join("dnsmasq.log")).unwrap_or_default()
+    }
+
+    /// The addresses dnsmasq holds a lease for.
+    fn server_leases(&self) -> Vec<String> {
+        fs::read_to_string(self.leases_file())
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(2).map(str::to_string))
+            .collect()
+    }
+
+    /// br0's address from the pool and its valid lifetime, once there.
+    fn leased(&self) -> Option<(String, Value)> {
+        let v: Value = serde_json::from_str(&self.cli.ip(&["-j", "addr", "show", "br0"])).ok()?;
+        v[0]["addr_info"]
+            .as_array()?
+            .iter()
+            .find(|a| {
+                a["local"]
+                    .as_str()
+                    .is_some_and(|l| l.starts_with("10.78.0."))
+            })
+            .map(|a| {
+                (
+                    a["local"].as_str().unwrap().to_string(),
+                    a["valid_life_time"].clone(),
+                )
+            })
+    }
+
+    #[track_caller]
+    fn wait_lease(&self) -> (String, Value) {
+        let mut got = None;
+        let ok = wait_for(WAIT, || {
+            got = self.leased();
+            got.is_some()
+        });
+        assert!(
+            ok,
+            "no lease on br0: {}\nserver log:\n{}",
+            self.cli.ip(&["addr", "show", "br0"]),
+            self.server_log()
+        );
+        got.unwrap()
+    }
+
+    fn job(&self) -> Option<i32> {
+        self.cli.processes().into_iter().find(|p| {
+            fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| c.starts_with(b"/") && c.windows(14).any(|w| w == b"hotbond-settle"))
+        })
+    }
+}
+
+#[test]
+fn builtin_lease_survives_sigkill_and_is_released_by_down() {
+    let Some(w) = world() else { return };
+    w.cli.udev("add", "hbv0").assert_ok();
+    let (addr, valid) = w.wait_lease();
+    // The kernel holds the lease's lifetime (10 min), not forever.
+    let valid = valid.as_u64().expect("a finite valid lifetime");
+    assert!(valid > 500 && valid <= 600, "valid lifetime {valid}");
+    // The static address is left as configured; the default route comes with the lease.
+    assert!(w.cli.addrs("br0").contains(&"10.78.1.1/24".to_string()));
+    let routes = w.cli.ip(&["route", "show", "default"]);
+    assert!(
+        routes.contains("via 10.78.0.1 dev br0") && routes.contains("metric 777"),
+        "{routes}"
+    );
+    // The lease file, root only.
+    let lease_file = w.cli.state_dir.join("br0.lease");
+    assert!(wait_for(WAIT, || lease_file.exists()), "no lease file");
+    let mode = fs::metadata(&lease_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(fs::read_to_string(&lease_file).unwrap().contains(&addr));
+    // Status says BOUND with the server.
+    let ok = wait_for(WAIT, || {
+        w.cli.status("br0")["dhcp"]["builtin"]["state"] == "BOUND"
+    });
+    let st = w.cli.status("br0");
+    assert!(ok, "{st:#}");
+    assert_eq!(st["dhcp"]["client"], "builtin");
+    assert_eq!(st["dhcp"]["builtin"]["server"], "10.78.0.1");
+    assert!(st["dhcp"]["builtin"]["lease_left_s"].as_u64().unwrap() > 500);
+
+    // SIGKILL (how the unit stops the job): nothing is unconfigured.
+    let job = w.job().expect("the settle job runs");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(job),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(wait_for(WAIT, || w.job().is_none()), "the job did not die");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(w.leased().map(|l| l.0), Some(addr.clone()));
+
+    // The next job asks again for the same address (INIT-REBOOT from the lease file).
+    w.cli.udev("add", "hbv0").assert_ok();
+    let ok = wait_for(WAIT, || {
+        w.cli.status("br0")["dhcp"]["builtin"]["state"] == "BOUND"
+            && w.cli.status("br0")["dhcp"]["running"] == true
+    });
+    assert!(ok, "{:#}", w.cli.status("br0"));
+    assert_eq!(w.leased().map(|l| l.0), Some(addr.clone()));
+    assert_eq!(
+        w.server_log().matches("DHCPDISCOVER").count(),
+        1,
+        "{}",
+        w.server_log()
+    );
+
+    // `hotbond down`: RELEASE (the server forgets the lease), the address is gone.
+    assert!(w.server_leases().contains(&addr));
+    w.cli.hotbond(&["down", "br0"]).assert_ok();
+    assert!(
+        wait_for(WAIT, || !w.server_leases().contains(&addr)),
+        "the server still holds {addr}:\n{}",
+        w.server_log()
+    );
+    assert!(w.server_log().contains("DHCPRELEASE"), "{}", w.server_log());
+    assert!(!lease_file.exists(), "the lease file stays after a release");
+    assert!(w.job().is_none());
+}
