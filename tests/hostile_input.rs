@@ -120,7 +120,9 @@ fn a_bond_named_like_an_option_is_refused_by_the_configuration() {
         common::cannot_run("needs root (the configuration must be root-owned)");
         return;
     }
-    let dir = std::env::temp_dir().join(format!("hotbond-dash-{}", std::process::id()));
+    // Not under /tmp: a configuration below a world-writable directory is refused.
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("hotbond-dash-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let conf = dir.join("hotbond.toml");
     std::fs::write(

@@ -6,12 +6,12 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Result};
 
-use crate::net::{ifname, IfName, IpNet};
+use crate::net::{excerpt, ifname, IfName, IpNet};
 
 /// RFC 1123 host name: dot-separated labels of letters, digits and '-',
 /// 1..=63 each, not starting or ending with '-', 253 in all.
 pub(super) fn check_hostname(h: &str) -> Result<()> {
-    let bad = |why: &str| anyhow!("invalid hostname {h:?}: {why}");
+    let bad = |why: &str| anyhow!("invalid hostname {}: {why}", excerpt(h));
     if h.is_empty() {
         return Err(bad("is empty"));
     }
@@ -51,7 +51,10 @@ pub(super) fn check_address(a: &IpNet) -> Result<()> {
 pub(super) fn check_bond_name(name: &str) -> Result<IfName> {
     let n = IfName::new(name)?;
     if ifname::is_glob(name) || name.contains('%') {
-        bail!("invalid bond name {name:?}: '*', '?', '[' and '%' are not allowed");
+        bail!(
+            "invalid bond name {}: '*', '?', '[' and '%' are not allowed",
+            excerpt(name)
+        );
     }
     Ok(n)
 }
@@ -60,17 +63,23 @@ pub(super) fn check_bond_name(name: &str) -> Result<IfName> {
 pub(super) fn check_primary(name: &str) -> Result<IfName> {
     let n = IfName::new(name)?;
     if ifname::is_glob(name) {
-        bail!("primary {name:?} must be an exact interface name, not a pattern");
+        bail!(
+            "primary {} must be an exact interface name, not a pattern",
+            excerpt(name)
+        );
     }
     Ok(n)
 }
 
 pub(super) fn check_supplicant_config(config: &str) -> Result<PathBuf> {
     if !config.starts_with('/') {
-        bail!("supplicant config {config:?} must be an absolute path");
+        bail!(
+            "supplicant config {} must be an absolute path",
+            excerpt(config)
+        );
     }
     if config.contains('\0') {
-        bail!("supplicant config {config:?} contains a NUL byte");
+        bail!("supplicant config {} contains a NUL byte", excerpt(config));
     }
     Ok(PathBuf::from(config))
 }
@@ -83,7 +92,10 @@ pub(super) fn check_supplicant_driver(driver: &str) -> Result<String> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b',')
     {
-        bail!("invalid supplicant driver {driver:?}: expected names like \"nl80211\" or \"nl80211,wext\"");
+        bail!(
+            "invalid supplicant driver {}: expected names like \"nl80211\" or \"nl80211,wext\"",
+            excerpt(driver)
+        );
     }
     Ok(driver.to_owned())
 }

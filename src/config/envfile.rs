@@ -13,7 +13,7 @@ use self::lex::EnvEntry;
 use super::check::{check_address, check_bond_name, check_primary};
 use super::pos::Src;
 use super::{Bond, Config, Dhcp, Kind, Match, SlaveRule, Supplicant};
-use crate::net::{BondOptions, IfName, IpNet, Route};
+use crate::net::{excerpt, BondOptions, IfName, IpNet, Route};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Suffix {
@@ -84,11 +84,17 @@ fn variables(src: &Src, entries: Vec<EnvEntry>) -> Result<Vars> {
         let at = e.key_at..e.key_at;
         let iface = match IfName::new(prefix) {
             Ok(n) if key_ok => n,
-            Ok(_) => return Err(src.err(at, format!(
-                "variable {:?}: {prefix:?} is not an interface name (letters, digits, '_', '.', '-')",
-                e.key
-            ))),
-            Err(err) => return Err(src.err(at, format!("variable {:?}: {err}", e.key))),
+            Ok(_) => {
+                return Err(src.err(
+                    at,
+                    format!(
+                        "variable {}: {} is not an interface name (letters, digits, '_', '.', '-')",
+                        excerpt(&e.key),
+                        excerpt(prefix)
+                    ),
+                ))
+            }
+            Err(err) => return Err(src.err(at, format!("variable {}: {err}", excerpt(&e.key)))),
         };
         let order = vars.len();
         let var = vars.entry((iface.clone(), suffix)).or_insert(Var {
@@ -244,7 +250,10 @@ fn parse_route_list(value: &str) -> Result<Vec<Route>> {
         }
         let Some(inner) = rest.strip_prefix('"') else {
             let word = rest.split_whitespace().next().unwrap_or(rest);
-            bail!("each route must be double-quoted, e.g. '\"default via 192.168.0.1\"' (found {word:?})");
+            bail!(
+                "each route must be double-quoted, e.g. '\"default via 192.168.0.1\"' (found {})",
+                excerpt(word)
+            );
         };
         let Some(end) = inner.find('"') else {
             bail!("unterminated double quote");

@@ -81,6 +81,45 @@ fn guess_format(path: &Path, text: &str) -> Format {
     }
 }
 
+/// Why a file or directory that anybody but root could change is not to
+/// be trusted, or None. Root (hotbond runs as root) trusts only itself.
+fn untrusted(meta: &std::fs::Metadata) -> Option<String> {
+    if meta.uid() != 0 {
+        return Some(format!(
+            "owned by uid {} (it must be owned by root; {INSECURE_VAR}=1 allows it, for tests only)",
+            meta.uid()
+        ));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Some(format!(
+            "that is group- or world-writable (mode {:o}): run chmod go-w on it",
+            meta.mode() & 0o7777
+        ));
+    }
+    None
+}
+
+/// Every directory from / down to the file, along the path as given and
+/// along the one its symlinks lead to, must be as trusted as the file:
+/// whoever can write one of them can put another file (or a symlink to
+/// any file) in its place.
+fn trusted_dirs(path: &Path) -> Result<()> {
+    let shown = path.display();
+    let given = std::path::absolute(path).with_context(|| format!("{shown}: cannot resolve"))?;
+    let real = std::fs::canonicalize(path).with_context(|| format!("{shown}: cannot resolve"))?;
+    for dir in given.ancestors().skip(1).chain(real.ancestors().skip(1)) {
+        let meta = std::fs::metadata(dir)
+            .with_context(|| format!("{shown}: cannot stat {}", dir.display()))?;
+        if let Some(why) = untrusted(&meta) {
+            bail!(
+                "{shown}: refusing a configuration in {}, a directory {why}",
+                dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Reads a config file, refusing one that a non-root user could have
 /// written (unless `insecure_ok`). The checks use fstat on the opened file,
 /// so a swap between check and read cannot slip another file in.
@@ -99,20 +138,10 @@ fn read_trusted(path: &Path, insecure_ok: bool) -> Result<String> {
         bail!("{shown}: not a regular file");
     }
     if !insecure_ok {
-        if meta.uid() != 0 {
-            bail!(
-                "{shown}: refusing a configuration owned by uid {} (it must be owned by root; \
-                 {INSECURE_VAR}=1 allows it, for tests only)",
-                meta.uid()
-            );
+        if let Some(why) = untrusted(&meta) {
+            bail!("{shown}: refusing a configuration {why}");
         }
-        if meta.mode() & 0o022 != 0 {
-            bail!(
-                "{shown}: refusing a group- or world-writable configuration (mode {:o}): \
-                 run chmod go-w on it",
-                meta.mode() & 0o7777
-            );
-        }
+        trusted_dirs(path)?;
     }
     if meta.len() > MAX_CONFIG_BYTES {
         bail!(
@@ -146,8 +175,12 @@ mod tests {
 
     impl TempDir {
         fn new() -> TempDir {
+            TempDir::new_in(&std::env::temp_dir())
+        }
+
+        fn new_in(base: &Path) -> TempDir {
             static N: AtomicUsize = AtomicUsize::new(0);
-            let p = std::env::temp_dir().join(format!(
+            let p = base.join(format!(
                 "hotbond-config-test-{}-{}",
                 std::process::id(),
                 N.fetch_add(1, Ordering::Relaxed)
@@ -187,11 +220,13 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("refusing"));
-        // A root-owned 0644 file is fine (only checkable when we are root).
-        let p = d.write("ok.toml", MINI, 0o644);
-        if nix::unistd::geteuid().is_root() {
+        // A root-owned 0644 file is fine (only checkable when we are root),
+        // in a directory only root can write to.
+        let safe = TempDir::new_in(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/target")));
+        let p = safe.write("ok.toml", MINI, 0o644);
+        if nix::unistd::geteuid().is_root() && trusted_dirs(&p).is_ok() {
             assert!(load_file(&p, None, false).is_ok());
-        } else {
+        } else if !nix::unistd::geteuid().is_root() {
             let e = load_file(&p, None, false).unwrap_err().to_string();
             assert!(e.contains("owned by uid"), "{e}");
         }
@@ -203,6 +238,76 @@ mod tests {
         // Not a regular file.
         let e = load_file(&d.0, None, true).unwrap_err().to_string();
         assert!(e.contains("not a regular file"), "{e}");
+    }
+
+    /// The file is only as safe as the directories above it: in a directory
+    /// others can write to, it (or a symlink to any file) could be swapped.
+    #[test]
+    fn refuses_a_file_under_a_writable_directory() {
+        use std::os::unix::fs::PermissionsExt;
+        let safe = TempDir::new_in(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/target")));
+        let p = safe.write("ok.toml", MINI, 0o644);
+        let open = safe.0.join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let in_open = open.join("x.toml");
+        std::fs::write(&in_open, MINI).unwrap();
+        let link = open.join("link.toml");
+        std::os::unix::fs::symlink(&p, &link).unwrap();
+        for f in [&in_open, &link] {
+            let e = load_file(f, None, false).unwrap_err().to_string();
+            let why = if nix::unistd::geteuid().is_root() {
+                format!(
+                    "refusing a configuration in {}, a directory that is group- or world-writable (mode 777)",
+                    open.display()
+                )
+            } else {
+                "refusing".to_string()
+            };
+            assert!(e.contains(&why), "{e}");
+            // The test-only escape hatch covers the directories too.
+            assert_eq!(load_file(f, None, true).unwrap().bonds[0].name, "bond7");
+        }
+        // And a symlink to a file under a writable directory.
+        let to_open = safe.0.join("to-open.toml");
+        std::os::unix::fs::symlink(&in_open, &to_open).unwrap();
+        let e = load_file(&to_open, None, false).unwrap_err().to_string();
+        assert!(e.contains("refusing"), "{e}");
+    }
+
+    /// An error quotes at most a short, escaped excerpt of a line: a file
+    /// that is no configuration (say, reached through a symlink) is not
+    /// copied into logs.
+    #[test]
+    fn errors_quote_only_a_short_excerpt() {
+        let secret = "root:$6$abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH:19000:0:99999:7:::";
+        let d = TempDir::new();
+        let p = d.write("shadow", &format!("{secret}\n"), 0o644);
+        let e = load_file(&p, Some(Format::Env), true)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            format!(
+                "{}:1:1: expected KEY=VALUE, found \"{}...\"",
+                p.display(),
+                &secret[..40]
+            )
+        );
+        let p = d.write(
+            "x.conf",
+            &format!("bond0PRIMARY='{secret}\x1b[2J'\n"),
+            0o644,
+        );
+        let e = load_file(&p, None, true).unwrap_err().to_string();
+        assert!(!e.contains(&secret[..41]) && e.contains("..."), "{e}");
+        let p = d.write(
+            "ctl.conf",
+            "bond0ADDRS='1\x1b[2J'\nbond0PRIMARY=eth0\n",
+            0o644,
+        );
+        let e = load_file(&p, None, true).unwrap_err().to_string();
+        assert!(e.contains(r#""1\x1b[2J""#) && !e.contains('\x1b'), "{e}");
     }
 
     #[test]

@@ -30,7 +30,7 @@ use std::str::FromStr;
 use anyhow::{anyhow, bail, Result};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::net::{ifname, BondOptions, Bus, DeviceFacts, IfName, IpNet, Mac, Route};
+use crate::net::{excerpt, ifname, BondOptions, Bus, DeviceFacts, IfName, IpNet, Mac, Route};
 
 pub const DEFAULT_PATH: &str = "/etc/hotbond/hotbond.toml";
 pub const DEFAULT_ENV_PATH: &str = "/etc/conf.d/network.conf";
@@ -172,7 +172,8 @@ impl FromStr for ClientId {
         }
         let why = || {
             anyhow!(
-                "invalid client_id {s:?}: expected \"duid\", \"mac\" or hex bytes like \"01:02:0a\""
+                "invalid client_id {}: expected \"duid\", \"mac\" or hex bytes like \"01:02:0a\"",
+                excerpt(s)
             )
         };
         let mut bytes = Vec::new();
@@ -184,10 +185,13 @@ impl FromStr for ClientId {
         }
         // RFC 2132 9.14: a type byte plus at least one byte, length fits a u8.
         if bytes.len() < 2 {
-            bail!("invalid client_id {s:?}: needs at least 2 bytes (a type byte and a value)");
+            bail!(
+                "invalid client_id {}: needs at least 2 bytes (a type byte and a value)",
+                excerpt(s)
+            );
         }
         if bytes.len() > 255 {
-            bail!("invalid client_id {s:?}: longer than 255 bytes");
+            bail!("invalid client_id {}: longer than 255 bytes", excerpt(s));
         }
         Ok(ClientId::Raw(bytes))
     }

@@ -18,7 +18,9 @@ use super::{
     Bond, ClientId, Config, Dhcp, DhcpClient, Kind, Match, SlaveRule, Supplicant,
     DEFAULT_SUPPLICANT_CONFIG, DEFAULT_SUPPLICANT_DRIVER,
 };
-use crate::net::{ifname, BondOptions, Bus, DeviceFacts, IpNet, Mac, PrimaryReselect, Route};
+use crate::net::{
+    excerpt, ifname, BondOptions, Bus, DeviceFacts, IpNet, Mac, PrimaryReselect, Route,
+};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -90,7 +92,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config> {
     let src = Src::new(text, path);
     let raw: RawFile = toml::from_str(text).map_err(|e| {
         // toml's messages can span lines ("invalid inline table\nexpected `}`").
-        let mut msg = e.message().trim().replace('\n', "; ");
+        let mut msg = quoted_excerpts(&e.message().trim().replace('\n', "; "));
         if msg.contains("expected a sequence") {
             msg.push_str(" (write [[bond]] and [[bond.slave]], with double brackets)");
         }
@@ -148,7 +150,8 @@ fn no_bond_is_a_slave(
             return Err(src.err(
                 span,
                 format!(
-                    "slave pattern {pattern:?} matches bond \"{}\": an interface cannot be both a bond and a slave{}",
+                    "slave pattern {} matches bond \"{}\": an interface cannot be both a bond and a slave{}",
+                    excerpt(pattern),
                     bonds[other].name,
                     if ifname::is_glob(pattern) { " (use any = true to take every physical interface)" } else { "" }
                 ),
@@ -165,6 +168,23 @@ fn no_bond_is_a_slave(
         }
     }
     Ok(())
+}
+
+/// toml quotes what it did not expect in backticks (an unknown key, a
+/// value): cut each such quote to a short escaped excerpt.
+fn quoted_excerpts(msg: &str) -> String {
+    msg.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                let e = excerpt(part);
+                e[1..e.len() - 1].to_owned()
+            } else {
+                part.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("`")
 }
 
 /// Spans kept from one [[bond]] for checks across bonds.
@@ -567,6 +587,7 @@ mod tests {
             // Syntax and serde errors, positioned by toml itself.
             ("[[bond]\n".into(), "1:7: "),
             (format!("{B}foo = 1\n{S}"), "3:1: unknown field `foo`"),
+            (format!("{B}\"a\\u001b{}\" = 1\n{S}", "x".repeat(60)), "3:1: unknown field `a\\x1bxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...`"),
             (format!("{B}{S}colour = \"red\"\n"), "5:1: unknown field `colour`"),
             (format!("{B}kind = \"brige\"\n{S}"), "3:8: unknown variant `brige`"),
             (format!("{B}{S}[bond.options]\nmiimon = -5\n"), "6:10: invalid value"),

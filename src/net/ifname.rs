@@ -25,7 +25,7 @@ impl IfName {
     /// Validates `name`; the error says which rule it breaks.
     pub fn new(name: &str) -> Result<IfName> {
         if let Some(why) = name_problem(name) {
-            bail!("invalid interface name {}: {why}", shown(name));
+            bail!("invalid interface name {}: {why}", super::excerpt(name));
         }
         Ok(IfName(name.to_owned()))
     }
@@ -43,10 +43,15 @@ pub const SHOWN_MAX_CHARS: usize = 64;
 /// [`SHOWN_MAX_CHARS`] characters followed by `...`, so neither a newline nor a huge
 /// name can forge or flood log lines.
 pub fn shown(name: &str) -> String {
+    shown_at_most(name, SHOWN_MAX_CHARS)
+}
+
+/// [`shown`], cut to `max` characters.
+pub fn shown_at_most(name: &str, max: usize) -> String {
     use fmt::Write as _;
     let mut out = String::from("\"");
     for (i, c) in name.chars().enumerate() {
-        if i == SHOWN_MAX_CHARS {
+        if i == max {
             out.push_str("...");
             break;
         }
@@ -156,7 +161,7 @@ impl TryFrom<String> for IfName {
 
     fn try_from(s: String) -> Result<IfName> {
         if let Some(why) = name_problem(&s) {
-            bail!("invalid interface name {}: {why}", shown(&s));
+            bail!("invalid interface name {}: {why}", super::excerpt(&s));
         }
         Ok(IfName(s))
     }
@@ -185,7 +190,10 @@ pub fn validate_pattern(pattern: &str) -> Result<()> {
         return Ok(());
     }
     if let Some(why) = chars_problem(pattern) {
-        bail!("invalid interface pattern {pattern:?}: {why}");
+        bail!(
+            "invalid interface pattern {}: {why}",
+            super::excerpt(pattern)
+        );
     }
     let p: Vec<char> = pattern.chars().collect();
     let mut i = 0;
@@ -194,7 +202,10 @@ pub fn validate_pattern(pattern: &str) -> Result<()> {
             '\\' => i += 2,
             '[' => match class_end(&p, i) {
                 Some(end) => i = end,
-                None => bail!("invalid interface pattern {pattern:?}: '[' is never closed"),
+                None => bail!(
+                    "invalid interface pattern {}: '[' is never closed",
+                    super::excerpt(pattern)
+                ),
             },
             _ => i += 1,
         }

@@ -7,6 +7,8 @@ use std::str::FromStr;
 use anyhow::{anyhow, bail, Result};
 use serde::{Serialize, Serializer};
 
+use super::excerpt;
+
 /// An address with its prefix length ("192.0.2.5/24"); host bits may be set
 /// (it is an interface address, as `ip address add` takes).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -61,16 +63,29 @@ impl FromStr for IpNet {
 
     fn from_str(s: &str) -> Result<IpNet> {
         let Some((addr, len)) = s.split_once('/') else {
-            bail!("invalid address {s:?}: missing /PREFIXLEN (e.g. 192.168.0.2/24)");
+            bail!(
+                "invalid address {}: missing /PREFIXLEN (e.g. 192.168.0.2/24)",
+                excerpt(s)
+            );
         };
-        let addr: IpAddr = addr
-            .parse()
-            .map_err(|_| anyhow!("invalid address {s:?}: {addr:?} is not an IP address"))?;
-        let prefix = parse_prefix_len(len)
-            .ok_or_else(|| anyhow!("invalid address {s:?}: bad prefix length {len:?}"))?;
+        let addr: IpAddr = addr.parse().map_err(|_| {
+            anyhow!(
+                "invalid address {}: {} is not an IP address",
+                excerpt(s),
+                excerpt(addr)
+            )
+        })?;
+        let prefix = parse_prefix_len(len).ok_or_else(|| {
+            anyhow!(
+                "invalid address {}: bad prefix length {}",
+                excerpt(s),
+                excerpt(len)
+            )
+        })?;
         if prefix > max_prefix(&addr) {
             bail!(
-                "invalid address {s:?}: prefix length {prefix} is more than {}",
+                "invalid address {}: prefix length {prefix} is more than {}",
+                excerpt(s),
                 max_prefix(&addr)
             );
         }
@@ -124,7 +139,12 @@ impl FromStr for Route {
     type Err = anyhow::Error;
 
     fn from_str(s: &str) -> Result<Route> {
-        let bad = |why: String| anyhow!("invalid route {s:?}: {why} (syntax: {ROUTE_SYNTAX})");
+        let bad = |why: String| {
+            anyhow!(
+                "invalid route {}: {why} (syntax: {ROUTE_SYNTAX})",
+                excerpt(s)
+            )
+        };
         let mut words = s.split_whitespace().peekable();
         if words.peek() == Some(&"to") {
             words.next();
@@ -151,9 +171,9 @@ impl FromStr for Route {
                     if route.via.is_some() {
                         return Err(bad("via given twice".into()));
                     }
-                    let ip: IpAddr = gw
-                        .parse()
-                        .map_err(|_| bad(format!("gateway {gw:?} is not an IP address")))?;
+                    let ip: IpAddr = gw.parse().map_err(|_| {
+                        bad(format!("gateway {} is not an IP address", excerpt(gw)))
+                    })?;
                     if ip.is_unspecified() || ip.is_multicast() {
                         return Err(bad(format!("{ip} cannot be a gateway")));
                     }
@@ -170,10 +190,10 @@ impl FromStr for Route {
                         .all(|b| b.is_ascii_digit())
                         .then(|| n.parse::<u32>().ok())
                         .flatten()
-                        .ok_or_else(|| bad(format!("metric {n:?} is not a number")))?;
+                        .ok_or_else(|| bad(format!("metric {} is not a number", excerpt(n))))?;
                     route.metric = Some(metric);
                 }
-                other => return Err(bad(format!("unexpected {other:?}"))),
+                other => return Err(bad(format!("unexpected {}", excerpt(other)))),
             }
         }
         if let (Some(to), Some(via)) = (&route.to, &route.via) {
@@ -194,7 +214,7 @@ fn parse_route_dest(s: &str) -> std::result::Result<IpNet, String> {
     } else {
         let addr: IpAddr = s
             .parse()
-            .map_err(|_| format!("{s:?} is not a prefix or \"default\""))?;
+            .map_err(|_| format!("{} is not a prefix or \"default\"", excerpt(s)))?;
         IpNet {
             addr,
             prefix: max_prefix(&addr),

@@ -31,7 +31,10 @@ impl FromStr for Mac {
 
     fn from_str(s: &str) -> Result<Mac> {
         let bad = || {
-            anyhow!("invalid MAC address {s:?}: expected six hex bytes like \"aa:bb:cc:dd:ee:ff\"")
+            anyhow!(
+                "invalid MAC address {}: expected six hex bytes like \"aa:bb:cc:dd:ee:ff\"",
+                super::excerpt(s)
+            )
         };
         let sep = if s.contains('-') { '-' } else { ':' };
         let mut mac = [0u8; 6];
@@ -47,10 +50,13 @@ impl FromStr for Mac {
             return Err(bad());
         }
         if mac == [0; 6] {
-            bail!("invalid MAC address {s:?}: all zero");
+            bail!("invalid MAC address {}: all zero", super::excerpt(s));
         }
         if mac[0] & 1 != 0 {
-            bail!("invalid MAC address {s:?}: a multicast address, no NIC has it");
+            bail!(
+                "invalid MAC address {}: a multicast address, no NIC has it",
+                super::excerpt(s)
+            );
         }
         Ok(Mac(mac))
     }

@@ -102,6 +102,17 @@ pub struct DeviceFacts {
     pub wireless: bool,
 }
 
+/// How much of a configuration value an error message quotes.
+pub const EXCERPT_MAX_CHARS: usize = 40;
+
+/// A value from a configuration file (or any untrusted text) as an error
+/// quotes it: quoted, control characters escaped, at most
+/// [`EXCERPT_MAX_CHARS`] characters, so that a file that is not a
+/// configuration (a symlink to a secret) is not echoed into logs.
+pub fn excerpt(s: &str) -> String {
+    ifname::shown_at_most(s, EXCERPT_MAX_CHARS)
+}
+
 /// Lowercase hex bytes joined by `sep` ("" for none): the one spelling of
 /// byte strings (MACs, DHCP client identifiers) on command lines and in files.
 pub fn hex(bytes: &[u8], sep: &str) -> String {
@@ -122,5 +133,8 @@ mod tests {
         assert_eq!(PrimaryReselect::Always.as_str(), "always");
         assert_eq!(hex(&[1, 2, 0xa0], ":"), "01:02:a0");
         assert_eq!(hex(&[1, 2, 0xa0], ""), "0102a0");
+        assert_eq!(excerpt("a\tb"), r#""a\x09b""#);
+        let long = excerpt(&"x".repeat(100));
+        assert_eq!(long, format!("\"{}...\"", "x".repeat(40)));
     }
 }

@@ -170,7 +170,9 @@ impl Env {
         }
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let pid = std::process::id();
-        let dir = std::env::temp_dir().join(format!("hotbond-test-{pid}-{n}"));
+        // Not under /tmp: hotbond refuses a configuration below a directory
+        // others can write to.
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("hotbond-test-{pid}-{n}"));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).expect("create the test directory");
         let mut env = Env {

@@ -3,6 +3,7 @@
 use anyhow::Result;
 
 use super::super::pos::Src;
+use crate::net::excerpt;
 
 /// One `KEY=VALUE` assignment, after systemd's unquoting.
 #[derive(Debug, PartialEq)]
@@ -132,7 +133,10 @@ impl Lexer<'_> {
         let at = self.entry.key_at;
         self.src.err(
             at..at,
-            format!("expected KEY=VALUE, found {:?}", self.entry.key.trim_end()),
+            format!(
+                "expected KEY=VALUE, found {}",
+                excerpt(self.entry.key.trim_end())
+            ),
         )
     }
 

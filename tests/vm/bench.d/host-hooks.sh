@@ -13,7 +13,7 @@ REPO=$(cd "$(dirname "$0")/../../.." && pwd)
 BIN=$REPO/target/release
 [ "$(id -u)" = 0 ] && [ -x "$METER" ] && [ -x "$BIN/hotbond-udev" ] || exit 0
 NS=hbhooks$$
-TMP=$(mktemp -d)
+TMP=$(mktemp -d -p /run)  # not under /tmp: hotbond refuses a config below a world-writable directory
 cleanup() {
   local p
   for p in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
