@@ -2,6 +2,7 @@
 //! exits (by its pidfd where the kernel has them).
 
 use std::fs;
+use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -78,13 +79,38 @@ fn wait_exit(pid: i32, deadline: Instant) {
 /// Runs a program (no shell, stdin on /dev/null) to completion; fails with what it said on
 /// stderr.
 pub fn run(argv: &[&str]) -> Result<()> {
+    run_with_input(argv, None)
+}
+
+/// [`run`], with `input` on the program's stdin when given (e.g. a resolv.conf fragment
+/// for `resolvconf -a`).
+pub fn run_with_input(argv: &[&str], input: Option<&[u8]>) -> Result<()> {
     let Some((program, args)) = argv.split_first() else {
         bail!("no program to run");
     };
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
+    let mut cmd = Command::new(program);
+    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("cannot run {program}"))?;
+    if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
+        // A program that exits without reading all of it closes the pipe: its exit status
+        // says whether that was a failure, not the write.
+        if let Err(e) = stdin.write_all(bytes) {
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e).with_context(|| format!("cannot write to {program}"));
+            }
+        }
+    }
+    let out = child
+        .wait_with_output()
         .with_context(|| format!("cannot run {program}"))?;
     outcome(&argv.join(" "), &out)
 }
@@ -115,6 +141,21 @@ mod tests {
         assert!(e.to_string().starts_with("false: failed"), "{e}");
         let e = run(&["/nonexistent/prog"]).unwrap_err();
         assert_eq!(e.to_string(), "cannot run /nonexistent/prog");
+    }
+
+    #[test]
+    fn run_with_input_feeds_the_programs_stdin() {
+        let dir = std::env::temp_dir().join(format!("hotbond-run-input-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("got");
+        let script = format!("cat > {}", out.display());
+        run_with_input(&["sh", "-c", &script], Some(b"nameserver 192.0.2.1\n")).unwrap();
+        assert_eq!(fs::read_to_string(&out).unwrap(), "nameserver 192.0.2.1\n");
+        // A program that ignores its input: its exit status decides.
+        let big = vec![b'x'; 1 << 20];
+        assert!(run_with_input(&["true"], Some(&big)).is_ok());
+        assert!(run_with_input(&["false"], Some(&big)).is_err());
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
