@@ -86,6 +86,7 @@ primary_reselect = "better"
 client = "dhclient"
 client_id = "00:02:00:02:2e:2d:01:bd:c3:92:9a:44:2a:c4"
 hostname = "laptop"
+dns = false
 [[bond.slave]]
 name = "enp*"
 [[bond.slave]]

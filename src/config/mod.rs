@@ -102,6 +102,8 @@ pub struct Dhcp {
     pub route_metric: u32,
     /// Whether the built-in client sets the MTU a lease names (option 26) on the bond.
     pub use_mtu: bool,
+    /// Hand the lease's name servers and search domains to the system (see [`crate::dns`]).
+    pub dns: bool,
 }
 
 /// What systemd-networkd gives DHCP routes, so a host moved over sees the same table.
@@ -115,6 +117,7 @@ impl Default for Dhcp {
             hostname: None,
             route_metric: DEFAULT_ROUTE_METRIC,
             use_mtu: false,
+            dns: true,
         }
     }
 }

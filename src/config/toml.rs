@@ -64,6 +64,7 @@ struct RawDhcp {
     hostname: Option<Spanned<String>>,
     route_metric: Option<u32>,
     use_mtu: Option<bool>,
+    dns: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -371,6 +372,7 @@ fn toml_dhcp(src: &Src, raw: RawDhcp) -> Result<Dhcp> {
         hostname,
         route_metric: raw.route_metric.unwrap_or(d.route_metric),
         use_mtu: raw.use_mtu.unwrap_or(d.use_mtu),
+        dns: raw.dns.unwrap_or(d.dns),
     })
 }
 
@@ -502,6 +504,7 @@ mod tests {
         assert_eq!(c.bonds[0].addresses, vec![net("192.168.0.2/24")]);
         assert_eq!(c.bonds[0].routes.len(), 2);
         assert_eq!(c.bonds[0].dhcp.hostname.as_deref(), Some("laptop"));
+        assert!(!c.bonds[0].dhcp.dns);
         assert!(c.bonds[0].auto_supplicant.is_some());
         assert_eq!(c.bonds[1].kind, Kind::Bridge);
     }
@@ -548,6 +551,7 @@ mod tests {
             ])
         );
         assert_eq!(b.dhcp.hostname.as_deref(), Some("laptop"));
+        assert!(!b.dhcp.dns);
         assert_eq!(
             b.slaves[2].matcher,
             Match::Mac(Mac([0x68, 0xa3, 0xc4, 0xac, 0x63, 0xd1]))
@@ -575,6 +579,10 @@ mod tests {
         assert_eq!(b.dhcp, Dhcp::default());
         assert_eq!(b.dhcp.client, DhcpClient::Auto);
         assert_eq!(b.dhcp.client_id, ClientId::Duid);
+        assert!(
+            b.dhcp.dns,
+            "the lease's DNS is handed to the system unless turned off"
+        );
         assert!(b.addresses.is_empty() && b.routes.is_empty());
     }
 
@@ -630,6 +638,7 @@ mod tests {
             (format!("{B}{S}[bond.dhcp]\nhostname = \"-laptop\"\n"), "6:12: invalid hostname \"-laptop\": a label starts or ends with '-'"),
             (format!("{B}{S}[bond.dhcp]\nclient_id = \"00:zz\"\n"), "6:13: invalid client_id \"00:zz\""),
             (format!("{B}{S}[bond.dhcp]\nclient_id = \"01\"\n"), "6:13: invalid client_id \"01\": needs at least 2 bytes"),
+            (format!("{B}{S}[bond.dhcp]\ndns = \"yes\"\n"), "6:7: invalid type: string \"yes\", expected a boolean"),
             (format!("{B}\n[[bond.slave]]\n"), "4:1: [[bond.slave]] needs one of name, mac, bus or any = true"),
             (format!("{B}[[bond.slave]]\nname = \"enp*\"\nmac = \"00:11:22:33:44:55\"\n"), "5:7: [[bond.slave]] has name and mac: give exactly one matcher"),
             (format!("{B}[[bond.slave]]\nany = false\n"), "4:7: any = false matches nothing"),
