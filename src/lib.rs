@@ -22,6 +22,7 @@ pub mod process;
 pub mod service;
 pub mod settle;
 pub mod state;
+pub mod statefs;
 pub mod status;
 pub mod supplicant;
 

@@ -1,12 +1,12 @@
 //! Per-bond serialisation: udev runs events for different devices in parallel, and two hooks
 //! must never interleave "down, flush, master, up" on the same bond.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 
 use anyhow::{Context, Result};
 use nix::fcntl::{Flock, FlockArg};
 
-use crate::paths;
+use crate::{paths, statefs};
 
 pub struct BondLock {
     _lock: Flock<File>,
@@ -17,12 +17,7 @@ pub fn lock_bond(bond: &str) -> Result<BondLock> {
     let dir = paths::run_dir();
     paths::ensure_dir(&dir)?;
     let path = dir.join(format!("{bond}.lock"));
-    let f = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("cannot open lock {}", path.display()))?;
+    let f = statefs::open_lock(&path)?;
     let lock = Flock::lock(f, FlockArg::LockExclusive)
         .map_err(|(_, e)| e)
         .with_context(|| format!("cannot lock {}", path.display()))?;

@@ -48,9 +48,10 @@ pub fn bin(name: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(format!("/usr/local/bin/{name}")))
 }
 
+/// Makes sure one of hotbond's directories exists and may be trusted: see
+/// [`crate::statefs::ensure_dir`].
 pub fn ensure_dir(p: &std::path::Path) -> anyhow::Result<()> {
-    use anyhow::Context;
-    std::fs::create_dir_all(p).with_context(|| format!("cannot create {}", p.display()))
+    crate::statefs::ensure_dir(p)
 }
 
 #[cfg(test)]

@@ -15,8 +15,8 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use crate::net::IfName;
-use crate::paths;
 use crate::process::{self, pid_alive, wait_gone};
+use crate::{paths, statefs};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Job {
@@ -246,8 +246,7 @@ pub fn signal_job(job: &Job, sig: Signal) -> Result<Option<i32>> {
 /// runs the job's program (a recycled pid would not). systemd and the detached start both
 /// make the job a session leader.
 fn running_pid(job: &Job) -> Option<i32> {
-    let pid: i32 = fs::read_to_string(job.pid_file())
-        .ok()?
+    let pid: i32 = statefs::read_to_string(&job.pid_file())?
         .trim()
         .parse()
         .ok()?;
@@ -324,12 +323,6 @@ fn spawn_detached(job: &Job) -> Result<()> {
 /// Called by a job first thing, under systemd or detached: records its pid so that
 /// stop() and ensure() find it.
 pub fn write_own_pid_file(job: &Job) -> Result<()> {
-    let p = job.pid_file();
-    if let Some(d) = p.parent() {
-        paths::ensure_dir(d)?;
-    }
-    let tmp = p.with_extension("tmp");
-    fs::write(&tmp, format!("{}\n", std::process::id()))
-        .and_then(|_| fs::rename(&tmp, &p))
-        .with_context(|| format!("cannot write {}", p.display()))
+    let own = format!("{}\n", std::process::id());
+    statefs::write_file(&job.pid_file(), own.as_bytes(), 0o600)
 }

@@ -5,10 +5,10 @@ use std::fs;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use crate::paths;
+use crate::{paths, statefs};
 
 /// The settle job's last word on a bond: `/run/hotbond/BOND.json`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,18 +64,14 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// Readable by all: `hotbond status` shows it to any user.
 fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<()> {
-    if let Some(d) = path.parent() {
-        paths::ensure_dir(d)?;
-    }
-    let tmp = path.with_extension("tmp");
     let text = serde_json::to_string_pretty(v)?;
-    fs::write(&tmp, text + "\n").with_context(|| format!("cannot write {}", tmp.display()))?;
-    fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    statefs::write_file(path, (text + "\n").as_bytes(), 0o644)
 }
 
 fn read_json<T: DeserializeOwned>(path: &Path) -> Option<T> {
-    let text = fs::read_to_string(path).ok()?;
+    let text = statefs::read_to_string(path)?;
     serde_json::from_str(&text).ok()
 }
 
@@ -130,16 +126,11 @@ pub fn clear_bond(bond: &str) {
 
 /// Records which bond a slave was enslaved to (the `remove` event can no longer ask).
 pub fn record_slave(iface: &str, bond: &str) -> Result<()> {
-    let p = paths::slave_record(iface);
-    if let Some(d) = p.parent() {
-        paths::ensure_dir(d)?;
-    }
-    fs::write(&p, bond).with_context(|| format!("cannot write {}", p.display()))
+    statefs::write_file(&paths::slave_record(iface), bond.as_bytes(), 0o600)
 }
 
 pub fn recorded_bond(iface: &str) -> Option<String> {
-    fs::read_to_string(paths::slave_record(iface))
-        .ok()
+    statefs::read_to_string(&paths::slave_record(iface))
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
 }

@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 
 use super::{find_program, run, Client, Options};
 use crate::net::hex;
-use crate::paths;
+use crate::{paths, statefs};
 
 pub struct Dhclient;
 
@@ -65,7 +65,7 @@ impl Client for Dhclient {
         if let Some(h) = &o.hostname {
             text.push_str(&format!("send host-name \"{h}\";\n"));
         }
-        std::fs::write(&conf, text).with_context(|| format!("cannot write {conf}"))?;
+        statefs::write_file(conf.as_ref(), text.as_bytes(), 0o644)?;
         argv(o, "-d")
     }
 

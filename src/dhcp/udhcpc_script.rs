@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::kernel::Kernel;
 use crate::net::{IpNet, Route};
-use crate::paths;
+use crate::{paths, statefs};
 
 fn record_path(iface: &str) -> std::path::PathBuf {
     paths::run_dir().join(format!("{iface}.udhcpc-address"))
@@ -155,12 +155,10 @@ pub fn handle(event: &str, env: &HashMap<String, String>) -> Result<()> {
 /// a moment with neither. (Taking off a primary address takes its secondaries with it
 /// unless promote_secondaries is set: the new one is put back if that happened.)
 fn set_address(k: &mut Kernel, iface: &str, index: u32, new: &IpNet) -> Result<()> {
-    let old: Option<IpNet> = std::fs::read_to_string(record_path(iface))
-        .ok()
-        .and_then(|s| s.trim().parse().ok());
+    let old: Option<IpNet> =
+        statefs::read_to_string(&record_path(iface)).and_then(|s| s.trim().parse().ok());
     k.add_address(index, new)?;
-    paths::ensure_dir(&paths::run_dir())?;
-    std::fs::write(record_path(iface), new.to_string())
+    statefs::write_file(&record_path(iface), new.to_string().as_bytes(), 0o600)
         .with_context(|| format!("cannot record the lease of {iface}"))?;
     if let Some(o) = old.filter(|o| o != new) {
         k.del_address(index, &o)?;
