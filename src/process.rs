@@ -3,7 +3,8 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -54,6 +55,78 @@ pub fn pid_alive(pid: i32) -> bool {
         ),
         Err(_) => false,
     }
+}
+
+/// A process as hotbond started it. A pid alone may have been recycled, or named by a
+/// forged record; the pid, the start time (clock ticks after boot, field 22 of
+/// /proc/PID/stat) and the executable together name one process, and hotbond signals a
+/// process it did not just spawn only when all three still match.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    pub pid: i32,
+    pub start_time: u64,
+    pub exe: PathBuf,
+}
+
+impl Identity {
+    /// The process with this pid now; None when there is none (or its /proc is unreadable).
+    pub fn of(pid: i32) -> Option<Identity> {
+        Some(Identity {
+            pid,
+            start_time: start_time(pid)?,
+            exe: fs::read_link(format!("/proc/{pid}/exe")).ok()?,
+        })
+    }
+
+    /// This process (read once: it does not change).
+    pub fn own() -> Option<Identity> {
+        static OWN: std::sync::OnceLock<Option<Identity>> = std::sync::OnceLock::new();
+        OWN.get_or_init(|| Identity::of(std::process::id() as i32))
+            .clone()
+    }
+
+    /// Whether this very process still runs (a zombie does not).
+    pub fn alive(&self) -> bool {
+        pid_alive(self.pid) && Identity::of(self.pid).as_ref() == Some(self)
+    }
+
+    /// The same without the executable, which only root may read of a root process: for
+    /// showing, never for signalling.
+    pub fn seems_alive(&self) -> bool {
+        pid_alive(self.pid) && start_time(self.pid) == Some(self.start_time)
+    }
+}
+
+/// Sends `sig` to the process `id` names, only while it still is that process: its pidfd is
+/// opened before the identity is checked, so the signal cannot reach a process that took
+/// the pid meanwhile. False when it is gone (or was never it).
+pub fn signal(id: &Identity, sig: nix::sys::signal::Signal) -> bool {
+    let fd = PidFd::open(id.pid);
+    if !id.alive() {
+        return false;
+    }
+    match fd {
+        // SAFETY: a plain syscall on a pidfd we own; no info struct (the kernel fills it).
+        Some(fd) => unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                fd.as_fd().as_raw_fd(),
+                sig as libc::c_int,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            ) == 0
+        },
+        None => nix::sys::signal::kill(nix::unistd::Pid::from_raw(id.pid), sig).is_ok(),
+    }
+}
+
+/// Field 22 of /proc/PID/stat, counted after the command name (which may hold spaces and
+/// parentheses, so the fields start after the last ')').
+fn start_time(pid: i32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    // rest starts with field 3 (the state).
+    rest.split_whitespace().nth(22 - 3)?.parse().ok()
 }
 
 /// Waits (bounded) until a process has exited.
@@ -169,6 +242,47 @@ mod tests {
         assert!(t.elapsed() < Duration::from_secs(4));
         assert!(!pid_alive(pid));
         child.wait().unwrap();
+    }
+
+    #[test]
+    fn an_identity_names_one_process_only() {
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        let pid = child.id() as i32;
+        let id = Identity::of(pid).unwrap();
+        assert!(id.alive() && id.seems_alive());
+        assert!(id.exe.ends_with("sleep"), "{id:?}");
+        // The same pid started at another time (recycled), or running another program.
+        let recycled = Identity {
+            start_time: id.start_time + 1,
+            ..id.clone()
+        };
+        assert!(!recycled.alive() && !recycled.seems_alive());
+        let other = Identity {
+            exe: PathBuf::from("/usr/sbin/dhclient"),
+            ..id.clone()
+        };
+        assert!(!other.alive());
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(!id.alive());
+    }
+
+    #[test]
+    fn a_command_name_with_spaces_and_parentheses_does_not_shift_the_fields() {
+        let dir = std::env::temp_dir().join(format!("hotbond-ident-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let odd = dir.join("a) 1 2 (b");
+        fs::copy("/bin/sleep", &odd).unwrap();
+        let mut child = Command::new(&odd).arg("30").spawn().unwrap();
+        let pid = child.id() as i32;
+        let mine = start_time(std::process::id() as i32).unwrap();
+        let its = start_time(pid).unwrap();
+        // Started after this test process, within a minute of it (clock ticks: 100 Hz).
+        assert!(its >= mine && its - mine < 60 * 10_000, "{mine} {its}");
+        assert_eq!(Identity::of(pid).unwrap().exe, odd);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -15,7 +15,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use crate::net::IfName;
-use crate::process::{self, pid_alive, wait_gone};
+use crate::process::{self, pid_alive, wait_gone, Identity};
 use crate::{paths, statefs};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -242,15 +242,13 @@ pub fn signal_job(job: &Job, sig: Signal) -> Result<Option<i32>> {
     Ok(Some(pid))
 }
 
-/// The pid from the job's pid file, if that process is alive, still leads its session and
-/// runs the job's program (a recycled pid would not). systemd and the detached start both
-/// make the job a session leader.
+/// The pid from the job's pid file, if that very process (pid, start time, executable as
+/// the job recorded them) is alive, still leads its session and runs the job's program with
+/// its arguments. systemd and the detached start both make the job a session leader.
 fn running_pid(job: &Job) -> Option<i32> {
-    let pid: i32 = statefs::read_to_string(&job.pid_file())?
-        .trim()
-        .parse()
-        .ok()?;
-    if pid <= 0 || !pid_alive(pid) {
+    let id = parse_pid_file(&statefs::read_to_string(&job.pid_file())?)?;
+    let pid = id.pid;
+    if pid <= 0 || !id.alive() {
         return None;
     }
     let sid = nix::unistd::getsid(Some(Pid::from_raw(pid))).ok()?;
@@ -323,6 +321,40 @@ fn spawn_detached(job: &Job) -> Result<()> {
 /// Called by a job first thing, under systemd or detached: records its pid so that
 /// stop() and ensure() find it.
 pub fn write_own_pid_file(job: &Job) -> Result<()> {
-    let own = format!("{}\n", std::process::id());
-    statefs::write_file(&job.pid_file(), own.as_bytes(), 0o600)
+    let pid = std::process::id() as i32;
+    let id = Identity::of(pid).with_context(|| format!("cannot read /proc/{pid}"))?;
+    statefs::write_file(&job.pid_file(), pid_file_text(&id).as_bytes(), 0o600)
+}
+
+/// A pid file names its process completely: pid, start time and executable, one a line.
+fn pid_file_text(id: &Identity) -> String {
+    format!("{}\n{}\n{}\n", id.pid, id.start_time, id.exe.display())
+}
+
+/// A pid file of [`pid_file_text`]; one with the pid alone (or anything else) names nothing.
+fn parse_pid_file(text: &str) -> Option<Identity> {
+    let mut lines = text.lines();
+    let id = Identity {
+        pid: lines.next()?.parse().ok()?,
+        start_time: lines.next()?.parse().ok()?,
+        exe: PathBuf::from(lines.next()?),
+    };
+    lines.next().is_none().then_some(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pid_file_names_its_process_completely_or_nothing() {
+        let me = Identity::of(std::process::id() as i32).unwrap();
+        let text = pid_file_text(&me);
+        assert_eq!(parse_pid_file(&text), Some(me.clone()));
+        // The old form, a bare pid, or anything else names no process to signal.
+        assert_eq!(parse_pid_file(&format!("{}\n", me.pid)), None);
+        assert_eq!(parse_pid_file(""), None);
+        assert_eq!(parse_pid_file(&format!("{text}extra\n")), None);
+        assert_eq!(parse_pid_file("1\nnot a time\n/sbin/init\n"), None);
+    }
 }

@@ -2,12 +2,13 @@
 //! client was started with. Written atomically (rename), read by `hotbond status`.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+use crate::process::Identity;
 use crate::{paths, statefs};
 
 /// The settle job's last word on a bond: `/run/hotbond/BOND.json`.
@@ -36,6 +37,13 @@ pub struct DhcpRecord {
     /// The bond's MAC when the client started (or last re-read it).
     pub mac: String,
     pub pid: Option<i32>,
+    /// The client's start time (field 22 of /proc/PID/stat) and executable, recorded when
+    /// the job started it: with the pid, they name that one process (see
+    /// [`process::Identity`]). A record without them names no process hotbond will signal.
+    #[serde(default)]
+    pub start_time: Option<u64>,
+    #[serde(default)]
+    pub exe: Option<PathBuf>,
     pub updated_unix_ms: u64,
     /// The built-in client's state and lease (the external clients keep theirs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -94,24 +102,26 @@ pub fn read_dhcp(bond: &str) -> Option<DhcpRecord> {
 }
 
 impl DhcpRecord {
-    /// The client's pid while that process still runs the recorded client for `bond` (the
-    /// settle job records its child's pid); asking costs two /proc reads, no `systemctl`.
-    pub fn live_pid(&self, bond: &str) -> Option<i32> {
-        let pid = self.pid.filter(|p| *p > 0)?;
-        let comm = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
-        let comm = comm.trim();
-        // busybox applets show as "busybox" or as the applet's name; the built-in client
-        // runs in the bond's job.
-        let ok = comm == self.client
-            || (self.client == "udhcpc" && comm == "busybox")
-            || (self.client == "builtin" && comm == "hotbond-settle");
-        // A recycled pid could be another bond's client: its command line names the bond
-        // (as an argument; dhcpcd rewrites its title to "dhcpcd: bond0 [ip4]").
-        let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-        let for_bond = cmdline
-            .split(|b| *b == 0 || *b == b' ')
-            .any(|a| a == bond.as_bytes());
-        (ok && for_bond).then_some(pid)
+    /// The process the record names, if it names one completely.
+    pub fn identity(&self) -> Option<Identity> {
+        Some(Identity {
+            pid: self.pid.filter(|p| *p > 0)?,
+            start_time: self.start_time?,
+            exe: self.exe.clone()?,
+        })
+    }
+
+    /// The client's pid while the very process the job started still runs (same pid, start
+    /// time and executable): only that one may be signalled. A recycled pid, or a record
+    /// naming any other process, gives None. Costs three /proc reads, no `systemctl`.
+    pub fn live_pid(&self) -> Option<i32> {
+        self.identity().filter(Identity::alive).map(|i| i.pid)
+    }
+
+    /// The same, for `hotbond status` run by a user who cannot read a root process's
+    /// executable: never for signalling.
+    pub fn seems_live_pid(&self) -> Option<i32> {
+        self.identity().filter(Identity::seems_alive).map(|i| i.pid)
     }
 }
 

@@ -179,7 +179,7 @@ fn slaves_status(
 
 fn dhcp_status(bond: &str, mac: Option<&String>) -> Option<DhcpStatus> {
     state::read_dhcp(bond).map(|d| {
-        let pid = d.live_pid(bond);
+        let pid = d.seems_live_pid();
         DhcpStatus {
             builtin: d
                 .builtin

@@ -130,3 +130,33 @@ fn links_in_the_run_directory_are_not_followed() {
         assert!(m.file_type().is_file(), "{name} is a file of its own now");
     }
 }
+
+/// A DHCP record naming a process the job did not start (here a root shell whose command
+/// line mentions the bond, as the record's "client") must not make the bond's job kill it:
+/// only the very process a job started, by pid, start time and executable, is signalled.
+#[test]
+fn a_forged_dhcp_record_kills_nothing() {
+    let Some(env) = Env::new("hotbond.toml", BRIDGE) else {
+        return;
+    };
+    let mut victim = std::process::Command::new("bash")
+        .args(["-c", "sleep 60; : br0"])
+        .spawn()
+        .unwrap();
+    let pid = victim.id();
+    let dhcp = env.run_dir.join("dhcp");
+    fs::create_dir_all(&dhcp).unwrap();
+    fs::write(
+        dhcp.join("br0.json"),
+        format!(r#"{{"client": "bash", "mac": "02:00:00:00:00:01", "pid": {pid}, "updated_unix_ms": 0}}"#),
+    )
+    .unwrap();
+    env.veth("hbv0", "hbp0", None);
+    env.udev("add", "hbv0").assert_ok();
+    env.wait_settled("br0", true, SETTLE);
+    let st = env.status("br0");
+    assert_eq!(st["dhcp"]["running"], false, "{st:#}");
+    assert_eq!(victim.try_wait().unwrap(), None, "the job killed {pid}");
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+}

@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 
 use super::{find_program, run, Client, Options};
 use crate::net::hex;
+use crate::process::Identity;
 use crate::{paths, statefs};
 
 pub struct Dhclient;
@@ -69,7 +70,7 @@ impl Client for Dhclient {
         argv(o, "-d")
     }
 
-    fn release(&self, o: &Options, _pid: Option<i32>) -> Result<()> {
+    fn release(&self, o: &Options, _running: Option<&Identity>) -> Result<()> {
         // `dhclient -r` stops the running one (by its pid file) and sends DHCPRELEASE.
         run(&argv(o, "-r")?)
     }

@@ -15,6 +15,7 @@ use anyhow::{Context, Result};
 
 use super::{find_program, run, Client, Options};
 use crate::net::hex;
+use crate::process::Identity;
 
 pub struct Dhcpcd;
 
@@ -63,7 +64,7 @@ impl Client for Dhcpcd {
         Ok(v)
     }
 
-    fn release(&self, o: &Options, _pid: Option<i32>) -> Result<()> {
+    fn release(&self, o: &Options, _running: Option<&Identity>) -> Result<()> {
         run(&[program()?, "-4".into(), "--release".into(), o.bond.clone()])
     }
 

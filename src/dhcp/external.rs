@@ -15,7 +15,7 @@ use super::supervise::{decide, DhcpAction, Progress, SettledOn, Supervisor};
 use super::{client_by_name, client_for, options, Client};
 use crate::config::Bond;
 use crate::kernel::Kernel;
-use crate::process::{self, PidFd};
+use crate::process::{self, Identity, PidFd};
 use crate::state::{self, DhcpRecord};
 
 /// Without a pidfd (a kernel before 5.3, a seccomp filter) the job looks at its child this
@@ -85,6 +85,8 @@ impl External {
             .with_context(|| format!("cannot start {program}"))?;
         let pid = child.id() as i32;
         let pidfd = PidFd::open(pid);
+        // spawn() returns once the exec is done: this is the client's own start and program.
+        let id = Identity::of(pid);
         let running = Running {
             child,
             pidfd,
@@ -97,6 +99,8 @@ impl External {
                 client: self.client.name().to_string(),
                 mac: on.mac.to_string(),
                 pid: Some(pid),
+                start_time: id.as_ref().map(|i| i.start_time),
+                exe: id.map(|i| i.exe),
                 updated_unix_ms: state::now_ms(),
                 builtin: None,
             },
@@ -231,18 +235,21 @@ pub fn stop_stray_client(bond: &str) {
     let Some(rec) = state::read_dhcp(bond) else {
         return;
     };
+    // Only the very process an earlier job started (pid, start time, executable): a
+    // record naming anything else is not obeyed.
     // The built-in client's record names the job itself: never this one.
-    if let Some(pid) = rec
-        .live_pid(bond)
-        .filter(|p| *p != std::process::id() as i32)
-    {
-        crate::info!("{bond}: stopping the DHCP client an earlier job left ({pid})");
-        let sig = client_by_name(&rec.client)
-            .map(|c| c.restart_signal())
-            .unwrap_or(Signal::SIGKILL);
-        let _ = kill(Pid::from_raw(pid), sig);
+    let own = std::process::id() as i32;
+    let Some(id) = rec.identity().filter(|i| i.pid != own && i.alive()) else {
+        return;
+    };
+    let pid = id.pid;
+    crate::info!("{bond}: stopping the DHCP client an earlier job left ({pid})");
+    let sig = client_by_name(&rec.client)
+        .map(|c| c.restart_signal())
+        .unwrap_or(Signal::SIGKILL);
+    if process::signal(&id, sig) {
         process::wait_gone(pid, Duration::from_secs(5));
-        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        process::signal(&id, Signal::SIGKILL);
     }
 }
 
@@ -256,13 +263,13 @@ pub fn release(bond: &Bond) -> Result<()> {
         return Ok(());
     };
     let opts = options(bond)?;
-    let pid = rec.live_pid(name);
-    if pid.is_none() {
+    let running = rec.identity().filter(Identity::alive);
+    if running.is_none() {
         crate::info!("{name}: no DHCP client running, nothing to release");
         return Ok(());
     }
     crate::info!("{name}: releasing the {} lease", rec.client);
-    client.release(&opts, pid)
+    client.release(&opts, running.as_ref())
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use crate::config::{Bond, ClientId, DhcpClient};
+use crate::process::Identity;
 
 pub use dhclient::Dhclient;
 pub use dhcpcd::Dhcpcd;
@@ -38,8 +39,9 @@ pub trait Client {
     fn name(&self) -> &'static str;
     /// The foreground command line (program first). May write the client's own config file.
     fn command(&self, opts: &Options) -> Result<Vec<String>>;
-    /// Releases the lease and unconfigures the address; `pid` is the running client's.
-    fn release(&self, opts: &Options, pid: Option<i32>) -> Result<()>;
+    /// Releases the lease and unconfigures the address; `running` is the client the job
+    /// started, checked to be still that process.
+    fn release(&self, opts: &Options, running: Option<&Identity>) -> Result<()>;
     /// The signal that stops the client for a restart with a new MAC while leaving the
     /// address on the bond and sending nothing to the server. SIGKILL unless the client can
     /// be told more gently.

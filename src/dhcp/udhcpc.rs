@@ -6,11 +6,11 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 
 use super::{find_program, Client, Options};
 use crate::net::hex;
+use crate::process::{self, Identity};
 
 pub struct Udhcpc;
 
@@ -53,10 +53,11 @@ impl Client for Udhcpc {
         Ok(v)
     }
 
-    fn release(&self, _o: &Options, pid: Option<i32>) -> Result<()> {
-        if let Some(pid) = pid {
-            kill(Pid::from_raw(pid), Signal::SIGTERM).context("cannot signal udhcpc")?;
-            crate::process::wait_gone(pid, std::time::Duration::from_secs(5));
+    fn release(&self, _o: &Options, running: Option<&Identity>) -> Result<()> {
+        if let Some(id) = running {
+            if process::signal(id, Signal::SIGTERM) {
+                process::wait_gone(id.pid, std::time::Duration::from_secs(5));
+            }
         }
         Ok(())
     }

@@ -147,10 +147,14 @@ impl Inproc {
     /// Keeps the job's record up to date for `hotbond status`; written when it changes.
     fn record(&mut self) {
         let Some(on) = &self.on else { return };
+        // The client is the job itself, named completely as any client is.
+        let own = crate::process::Identity::own();
         let rec = DhcpRecord {
             client: NAME.to_string(),
             mac: on.mac.to_string(),
             pid: Some(std::process::id() as i32),
+            start_time: own.as_ref().map(|i| i.start_time),
+            exe: own.map(|i| i.exe),
             updated_unix_ms: 0,
             builtin: Some(builtin_record(
                 self.client.state(),
