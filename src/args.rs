@@ -8,8 +8,46 @@ use anyhow::{anyhow, Result};
 
 use crate::net::ifname::shown;
 
-/// Exit status for an invocation that cannot be read (as for a usage error).
+/// Exit status for a bad invocation: unknown option, wrong argument count, unreadable bytes.
 pub const BAD_INVOCATION: u8 = 2;
+
+/// A bad invocation: nothing was done, and the exit status is [`BAD_INVOCATION`].
+#[derive(Debug)]
+pub struct Usage {
+    /// What to say: one line, or the usage text.
+    pub message: String,
+    /// Already printed (clap prints its own usage): only the exit status is left to give.
+    pub shown: bool,
+}
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// A bad invocation saying `message` (one line).
+pub fn usage(message: impl Into<String>) -> anyhow::Error {
+    Usage {
+        message: message.into(),
+        shown: false,
+    }
+    .into()
+}
+
+/// For the binaries other programs run with a fixed argument shape (udev, wpa_cli, udhcpc,
+/// systemd): `-h` or `--help` as the only argument prints `help` and returns true (the
+/// caller exits 0). Anything else is theirs to judge: a name that looks like an option is
+/// refused as an interface name, the same as on every other entry point.
+pub fn help_requested(args: &[String], help: &str) -> bool {
+    let asked = matches!(args, [a] if a == "-h" || a == "--help");
+    if asked {
+        println!("{help}");
+    }
+    asked
+}
 
 /// The arguments as UTF-8 strings, or which one is not.
 pub fn utf8(args: impl IntoIterator<Item = OsString>) -> Result<Vec<String>> {
@@ -50,5 +88,16 @@ mod tests {
         let bad = OsString::from_vec(b"et\xffh0".to_vec());
         let e = utf8(["add".into(), bad]).unwrap_err().to_string();
         assert_eq!(e, "argument 2 is not valid UTF-8: \"et\u{fffd}h0\"");
+    }
+
+    #[test]
+    fn help_only_alone() {
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(help_requested(&v(&["--help"]), "usage: prog"));
+        assert!(help_requested(&v(&["-h"]), "usage: prog"));
+        assert!(!help_requested(&v(&["add", "eth0"]), "usage: prog"));
+        assert!(!help_requested(&v(&[]), "usage: prog"));
+        // Among other arguments it is an argument like any other (refused as a name).
+        assert!(!help_requested(&v(&["add", "--help"]), "usage: prog"));
     }
 }

@@ -38,7 +38,8 @@ pub fn run_main_args(f: impl FnOnce(Vec<String>) -> anyhow::Result<()>) -> std::
     }
 }
 
-/// Runs a binary's main body: logs the one-line reason on failure and exits non-zero.
+/// Runs a binary's main body: logs the one-line reason on failure and exits non-zero (2 for
+/// a bad invocation, [`args::Usage`], 1 for anything else).
 pub fn run_main(f: impl FnOnce() -> anyhow::Result<()>) -> std::process::ExitCode {
     // udev runs RUN+= programs with the device's properties as their whole environment: no
     // PATH. Give the programs hotbond runs (systemctl, modprobe, DHCP clients) the usual one.
@@ -50,6 +51,12 @@ pub fn run_main(f: impl FnOnce() -> anyhow::Result<()>) -> std::process::ExitCod
     }
     match f() {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<args::Usage>().is_some() => {
+            if let Some(u) = e.downcast_ref::<args::Usage>().filter(|u| !u.shown) {
+                log::error(&u.message);
+            }
+            std::process::ExitCode::from(args::BAD_INVOCATION)
+        }
         Err(e) => {
             // One line: the chain of contexts, outermost first.
             let msg = e

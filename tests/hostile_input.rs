@@ -130,7 +130,7 @@ fn a_bond_named_like_an_option_is_refused_by_the_configuration() {
         "[[bond]]\nname = \"-r\"\n[bond.dhcp]\nclient = \"dhclient\"\n[[bond.slave]]\nname = \"eth*\"\n",
     )
     .unwrap();
-    let (code, stderr) = run(HOTBOND, &[os("check"), os("--config"), conf.as_os_str()]);
+    let (code, stderr) = run(HOTBOND, &[os("check"), conf.as_os_str()]);
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("starts with '-'"), "{stderr}");

@@ -442,7 +442,7 @@ fn malformed_configuration_is_refused_with_its_position() {
         assert_eq!(file_line_col(&line, &env.config), Some(want), "{line}");
         assert!(line.contains(what), "{line}");
         // `hotbond check` says the same, exit non-zero.
-        let chk = env.hotbond(&["check", "--config", env.config.to_str().unwrap()]);
+        let chk = env.hotbond(&["check", env.config.to_str().unwrap()]);
         let cl = chk.assert_one_line_failure();
         assert_eq!(file_line_col(&cl, &env.config), Some(want), "{cl}");
         // Nothing changed.
@@ -451,21 +451,21 @@ fn malformed_configuration_is_refused_with_its_position() {
 
     // A valid configuration: check exits 0, and says so.
     env.write_config(BRIDGE);
-    let chk = env.hotbond(&["check", "--config", env.config.to_str().unwrap()]);
+    let chk = env.hotbond(&["check", env.config.to_str().unwrap()]);
     chk.assert_ok();
     assert!(chk.stdout.contains("valid"), "{chk:#?}");
-    // Without --config: HOTBOND_CONFIG.
+    // Without FILE: HOTBOND_CONFIG.
     env.hotbond(&["check"]).assert_ok();
     // A file that does not exist.
     let missing = env.dir.join("nope.toml");
-    env.hotbond(&["check", "--config", missing.to_str().unwrap()])
+    env.hotbond(&["check", missing.to_str().unwrap()])
         .assert_one_line_failure();
 
     // World-writable: refused (the binaries run as root), nothing changed.
     env.chmod_config(0o666);
     let line = env.udev("add", "hbv0").assert_one_line_failure();
     assert!(line.contains("writable"), "{line}");
-    env.hotbond(&["check", "--config", env.config.to_str().unwrap()])
+    env.hotbond(&["check", env.config.to_str().unwrap()])
         .assert_one_line_failure();
     // Group-writable too.
     env.chmod_config(0o664);

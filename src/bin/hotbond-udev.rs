@@ -1,10 +1,17 @@
 //! `hotbond-udev`: udev `RUN+=` program for net add/remove. Reads ACTION and INTERFACE from
 //! udev's environment, or takes `add|remove IFACE` for manual use.
 use anyhow::Context;
-use hotbond::args::env_var;
+use hotbond::args::{env_var, help_requested, usage};
+
+const HELP: &str = "usage: hotbond-udev [add|remove IFACE]
+The udev RUN+= program of 90-hotbond.rules: without arguments it reads ACTION and
+INTERFACE from udev's environment. See hotbond(8).";
 
 fn main() -> std::process::ExitCode {
     hotbond::run_main_args(|args| {
+        if help_requested(&args, HELP) {
+            return Ok(());
+        }
         let (action, iface) = match args.as_slice() {
             [a, i] => (a.clone(), i.clone()),
             [] => (
@@ -13,7 +20,7 @@ fn main() -> std::process::ExitCode {
                 env_var("INTERFACE")?
                     .context("INTERFACE is not set (run by udev, or give: add|remove IFACE)")?,
             ),
-            _ => anyhow::bail!("usage: hotbond-udev [add|remove IFACE]"),
+            _ => return Err(usage("usage: hotbond-udev [add|remove IFACE]")),
         };
         hotbond::hooks::udev(&action, &iface)
     })

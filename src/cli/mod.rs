@@ -13,59 +13,37 @@ use crate::plan::{self, Event};
 use crate::service::{self, Job};
 use crate::{apply, lock, status, supplicant};
 
-pub const USAGE: &str = "\
-usage: hotbond status [BOND] [--json]     show bonds, slaves, MACs, DHCP and supplicant state
-       hotbond up BOND                    create BOND and enslave every configured interface present
-       hotbond down [--dry-run] BOND      release the lease, remove addresses, free slaves, delete BOND
-       hotbond replay [--dry-run] [IFACE...]  re-run the hotplug path for interfaces present now
-       hotbond check [--config PATH]      validate the configuration
-environment: HOTBOND_CONFIG (configuration file), HOTBOND_DEBUG=1 (verbose)";
+pub mod parse;
 
+use parse::{Cli, Command};
+
+/// Parses `args` (program name left out) and runs the command. A bad invocation prints the
+/// usage and is refused with [`crate::args::Usage`] (exit 2) before anything is done;
+/// `--help` and `--version` print and succeed.
 pub fn main(args: Vec<String>) -> Result<()> {
-    let mut it = args.iter().map(String::as_str);
-    match it.next() {
-        Some("status") => {
-            let rest: Vec<&str> = it.collect();
-            let json = rest.contains(&"--json");
-            let bond = rest.iter().find(|a| !a.starts_with("--")).copied();
-            cmd_status(bond, json)
+    use clap::Parser;
+    let cli = match Cli::try_parse_from(std::iter::once("hotbond".to_string()).chain(args)) {
+        Ok(c) => c,
+        Err(e) => {
+            // Help and version go to stdout, errors with the usage to stderr.
+            let _ = e.print();
+            if e.use_stderr() {
+                return Err(crate::args::Usage {
+                    message: e.kind().to_string(),
+                    shown: true,
+                }
+                .into());
+            }
+            return Ok(());
         }
-        Some("up") => cmd_up(one_arg(it, "up BOND")?),
-        Some("down") => {
-            let rest: Vec<&str> = it.collect();
-            let dry = rest.contains(&"--dry-run");
-            let args = rest.into_iter().filter(|a| *a != "--dry-run");
-            cmd_down(one_arg(args, "down [--dry-run] BOND")?, dry)
-        }
-        Some("replay") => {
-            let rest: Vec<&str> = it.collect();
-            let dry = rest.contains(&"--dry-run");
-            let ifaces: Vec<&str> = rest.into_iter().filter(|a| !a.starts_with("--")).collect();
-            cmd_replay(&ifaces, dry)
-        }
-        Some("check") => {
-            let rest: Vec<&str> = it.collect();
-            let path = match rest.as_slice() {
-                [] => None,
-                ["--config", p] => Some(PathBuf::from(p)),
-                _ => bail!("usage: hotbond check [--config PATH]"),
-            };
-            cmd_check(path)
-        }
-        Some("exec-supplicant") => cmd_exec_supplicant(one_arg(it, "exec-supplicant IFACE")?),
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        Some(other) => bail!("unknown command {other:?}\n{USAGE}"),
-        None => bail!("no command given\n{USAGE}"),
-    }
-}
-
-fn one_arg<'a>(mut it: impl Iterator<Item = &'a str>, usage: &str) -> Result<&'a str> {
-    match (it.next(), it.next()) {
-        (Some(a), None) => Ok(a),
-        _ => bail!("usage: hotbond {usage}"),
+    };
+    match cli.command {
+        Command::Status { json, bond } => cmd_status(bond.as_deref(), json),
+        Command::Up { bond } => cmd_up(&bond),
+        Command::Down { dry_run, bond } => cmd_down(&bond, dry_run),
+        Command::Replay { dry_run, ifaces } => cmd_replay(&ifaces, dry_run),
+        Command::Check { file } => cmd_check(file),
+        Command::ExecSupplicant { iface } => cmd_exec_supplicant(&iface),
     }
 }
 
@@ -181,7 +159,7 @@ fn print_plan(p: &plan::Plan, dry_run: bool) {
     }
 }
 
-fn cmd_replay(ifaces: &[&str], dry_run: bool) -> Result<()> {
+fn cmd_replay(ifaces: &[String], dry_run: bool) -> Result<()> {
     let cfg = Config::load()?;
     let mut k = Kernel::open()?;
     let list: Vec<IfName> = if ifaces.is_empty() {
