@@ -15,6 +15,7 @@ pub mod hooks;
 pub mod kernel;
 pub mod lock;
 pub mod log;
+pub mod managers;
 pub mod net;
 pub mod paths;
 pub mod plan;

@@ -11,7 +11,7 @@ use crate::kernel::{self, Kernel};
 use crate::net::IfName;
 use crate::plan::{self, Event};
 use crate::service::{self, Job};
-use crate::{apply, lock, status, supplicant};
+use crate::{apply, lock, managers, status, supplicant};
 
 pub mod parse;
 
@@ -83,6 +83,14 @@ fn cmd_status(bond: Option<&str>, json: bool) -> Result<()> {
     } else {
         for s in &out {
             print!("{}", status::render(s));
+        }
+    }
+    // After the status, and on stderr with --json so that stdout stays JSON.
+    for o in other_managers(&cfg) {
+        if json {
+            eprintln!("hotbond: warning: {o}");
+        } else {
+            println!("warning: {o}");
         }
     }
     Ok(())
@@ -226,7 +234,42 @@ fn cmd_check(path: Option<PathBuf>) -> Result<()> {
             println!("  warning: {e:#}");
         }
     }
+    for o in other_managers(&cfg) {
+        println!("  warning: {o}");
+    }
     Ok(())
+}
+
+/// What hotbond is configured to manage, by name: the bonds, their primaries, slave rules
+/// that name one interface, and the interfaces present now that a rule takes.
+fn managed_names(cfg: &Config) -> Vec<String> {
+    let mut names = Vec::new();
+    for b in &cfg.bonds {
+        names.push(b.name.to_string());
+        names.extend(b.primary.iter().map(|p| p.to_string()));
+        for rule in &b.slaves {
+            if let crate::config::Match::Name(n) = &rule.matcher {
+                if !crate::net::ifname::is_glob(n) {
+                    names.push(n.clone());
+                }
+            }
+        }
+    }
+    // Reading the links needs no privilege; without them the names above remain.
+    if let Ok(mut k) = Kernel::open() {
+        if let Ok(present) = present_members(&mut k, cfg, None) {
+            names.extend(present.iter().map(|i| i.to_string()));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|n| seen.insert(n.clone()));
+    names
+}
+
+/// Other network managers that also manage what hotbond is configured to manage.
+fn other_managers(cfg: &Config) -> Vec<managers::Overlap> {
+    let facts = managers::gather(std::path::Path::new("/"));
+    managers::overlaps(&managed_names(cfg), &facts)
 }
 
 fn cmd_exec_supplicant(iface: &str) -> Result<()> {

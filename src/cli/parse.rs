@@ -52,7 +52,7 @@ pub enum Command {
         #[arg(value_name = "IFACE")]
         ifaces: Vec<String>,
     },
-    /// Validate the configuration
+    /// Validate the configuration, and say what else manages its interfaces
     Check {
         /// The file to check (default: the one hotbond reads)
         file: Option<PathBuf>,
