@@ -1,16 +1,24 @@
 #!/usr/bin/env python3
 """analyze.py EVENTS : turn nlwatch.py's event log into the benchmark's figures (guest side).
 
-Trials are delimited by marks "begin:IMPL:FIG:N" and "end:IMPL:FIG:N" written by bench.sh.
-Prints one line per figure and trial:  @@BENCH IMPL METRIC N VALUE
-(VALUE "nan" when the trial did not reach that point; the host aggregates median/min/max).
+Trials are delimited by marks "begin:IMPL:FIG:N" and "end:IMPL:FIG:N" written by bench.sh;
+N "w" is a warm-up trial, left out here. Prints one line per figure and trial:
+  @@BENCH IMPL METRIC N VALUE
+(VALUE "nan" when the trial did not reach that point within its wait; the host aggregates
+median/min/max and counts such a trial as its wait).
 
 Definitions (all times from the kernel's rtnetlink events, the DHCP server's leases file, the
-packets the guest sent, and the 10/s ping, as recorded by nlwatch.py):
-  wired.lease_ms      eth1 appears (udev "add") -> bond0 holds an address leased to eth1's MAC
-  wifi.lease_ms       wlan0 authorised (operstate UP: wpa_supplicant CONNECTED) -> bond0 holds
-                      an address leased to wlan0's MAC (wireless-only start)
-  wifi.plug_lease_ms  wlan0 appears -> that lease
+packets the guest sent, and the 10/s ping, as recorded by nlwatch.py). The end point of every
+"lease" figure is the same for every implementation: the server's record, in its leases file,
+of a lease ACKed to the MAC in question after the figure's start (a new line or a new expiry
+for that MAC); "addr" figures end when bond0 also holds that address (each client's own work
+after the ACK: a script, netlink).
+  wired.lease_ms      eth1 appears (udev "add") -> the server's lease for eth1's MAC
+  wired.addr_ms       eth1 appears -> bond0 holds an address leased to eth1's MAC
+  wifi.lease_ms       wlan0 authorised (operstate UP: wpa_supplicant CONNECTED) -> the server's
+                      lease for wlan0's MAC (wireless-only start)
+  wifi.addr_ms        wlan0 authorised -> bond0 holds an address leased to wlan0's MAC
+  wifi.plug_lease_ms  wlan0 appears -> the server's lease for wlan0's MAC
   FIG.gate_ms         the bond became ready (last change of bond0's MAC/state or of the active
                       slave's state before DHCP went out) -> first DHCP packet with that MAC
   failover.*          t0 = eth1 loses carrier (cable pulled); failback.*: eth1 regains it;
@@ -18,11 +26,16 @@ packets the guest sent, and the 10/s ping, as recorded by nlwatch.py):
   replug.*            t0 = eth1 appears again
     first_ping_ms     t0 -> first reply to a ping sent after bond0 took the new slave's MAC
     lost              pings of the 10/s background ping that got no reply, in the trial
-    reacq_ms          t0 -> bond0 holds an address that the server ACKed, after t0, to the new
-                      slave's MAC (a DHCP exchange with the new MAC; nan: none within 40 s)
-    same_ip           1 when that address is the one bond0 had before t0
+    reacq_ms          t0 -> the server's lease for the new slave's MAC, ACKed after t0 (a DHCP
+                      exchange with the new MAC; nan: none within the trial)
+    addr_ms           t0 -> bond0 holds that lease's address
+    same_ip           1 when the server's lease for the new MAC is for the address bond0 had
+                      before t0
   dhcp:C.V            (plain NIC dc0) the client's exec -> first DHCP packet (first_ms),
-                      -> address (lease_ms); spawn_ms: from the shell's start to that exec
+                      -> address (lease_ms); spawn_ms: from the shell's start to that exec;
+                      total_ms: from the shell's start (the fork of hotbond-settle for "after")
+                      to the address. The in-process client has no exec: its clock starts at
+                      the fork (spawn_ms 0).
 hotbond's own records (/run/hotbond/bond0.json and bond0.dhcp.json, as nlwatch.py saw them):
   FIG.settle_ms       settle_overhead_ms of the settle decision that started or re-acquired
                       the DHCP client during the trial (nan: none did)
@@ -190,6 +203,23 @@ def settle_info(impl, fig, n, evs, t_ready, mac):
     out(impl, fig + ".exec_ms", n, ms(t_ready, t_exec) if t_ready else None)
 
 
+def server_ack(evs, mac, since):
+    """(t, ip) of the first lease the server recorded for MAC at or after SINCE, or (None, None)."""
+    if mac is None or since is None:
+        return None, None
+    for t, w in evs:
+        if t >= since and w[0] == "lease" and len(w) >= 3 and w[2] == mac:
+            return t, w[1]
+    return None, None
+
+
+def first_mac(evs, name):
+    for t, w in evs:
+        if w[0] == "link" and w[2] == name:
+            return dict(x.split("=", 1) for x in w[3:]).get("mac")
+    return None
+
+
 def copy_state(st):
     c = State()
     c.links = {k: dict(v) for k, v in st.links.items()}
@@ -214,19 +244,18 @@ for key in sorted(begins, key=lambda k: begins[k]):
     if len(parts) != 3:
         continue
     impl, fig, n = parts
+    if n == "w":
+        continue
     st, evs = trial(key)
 
     if fig == "wired":
         t0 = next((t for t, w in evs if w[0] == "link" and w[2] == "eth1"), None)
+        mac = first_mac(evs, "eth1")
+        out(impl, "wired.lease_ms", n, ms(t0, server_ack(evs, mac, t0)[0]))
         s = copy_state(st)
         t1 = run_until(s, evs, lambda s, t, w: t0 is not None and t >= t0
                        and s.leased_to("bond0", s.mac("eth1"), t0) is not None)
-        out(impl, "wired.lease_ms", n, ms(t0, t1))
-        mac = None
-        for t, w in evs:
-            if w[0] == "link" and w[2] == "eth1":
-                mac = dict(x.split("=", 1) for x in w[3:]).get("mac")
-                break
+        out(impl, "wired.addr_ms", n, ms(t0, t1))
         tr, td = gate(evs, copy_state(st), t0 or 0, "bond0", "eth1", mac)
         out(impl, "wired.gate_ms", n, ms(tr, td))
         settle_info(impl, "wired", n, evs, tr, mac)
@@ -234,16 +263,14 @@ for key in sorted(begins, key=lambda k: begins[k]):
     elif fig == "wifi":
         tplug = next((t for t, w in evs if w[0] == "link" and w[2] == "wlan0"), None)
         t0 = next((t for t, w in evs if w[0] == "link" and w[2] == "wlan0" and "oper=6" in w), None)
+        mac = first_mac(evs, "wlan0")
+        ta = server_ack(evs, mac, t0)[0]
+        out(impl, "wifi.lease_ms", n, ms(t0, ta))
+        out(impl, "wifi.plug_lease_ms", n, ms(tplug, ta))
         s = copy_state(st)
         t1 = run_until(s, evs, lambda s, t, w: t0 is not None and t >= t0
                        and s.leased_to("bond0", s.mac("wlan0"), t0) is not None)
-        out(impl, "wifi.lease_ms", n, ms(t0, t1))
-        out(impl, "wifi.plug_lease_ms", n, ms(tplug, t1))
-        mac = None
-        for t, w in evs:
-            if w[0] == "link" and w[2] == "wlan0":
-                mac = dict(x.split("=", 1) for x in w[3:]).get("mac")
-                break
+        out(impl, "wifi.addr_ms", n, ms(t0, t1))
         tr, td = gate(evs, copy_state(st), t0 or 0, "bond0", "wlan0", mac)
         out(impl, "wifi.gate_ms", n, ms(tr, td))
         settle_info(impl, "wifi", n, evs, tr, mac)
@@ -274,10 +301,11 @@ for key in sorted(begins, key=lambda k: begins[k]):
             first = min(cands) if cands else None
         s = copy_state(st)
         t1 = run_until(s, evs, lambda s, t, w: t >= t0 and s.leased_to("bond0", target, t0) is not None)
-        ip1 = s.leased_to("bond0", target, t0) if t1 else None
+        ta, ip1 = server_ack(evs, target, t0)
         out(impl, fig + ".first_ping_ms", n, ms(t0, first))
         out(impl, fig + ".lost", n, lost if sent else None)
-        out(impl, fig + ".reacq_ms", n, ms(t0, t1))
+        out(impl, fig + ".reacq_ms", n, ms(t0, ta))
+        out(impl, fig + ".addr_ms", n, ms(t0, t1))
         out(impl, fig + ".same_ip", n, None if ip1 is None else int(ip1 == ip0))
         tr, td = gate(evs, copy_state(st), t0, "bond0", new, target)
         out(impl, fig + ".gate_ms", n, ms(tr, td))
@@ -290,9 +318,12 @@ for key in sorted(begins, key=lambda k: begins[k]):
             t0 = int(infos.get("dcexec:" + key, {}).get("ms", "")) / 1000.0
         except ValueError:
             t0 = None
+        if fig.startswith("builtin."):
+            t0 = begins[key]
         td = next((t for t, w in evs if w[0] == "dhcp" and w[1] == "dc0"), None)
         s = copy_state(st)
         t1 = run_until(s, evs, lambda s, t, w: len(s.lease_ips("dc0")) > 0)
         out("dhcp", fig + ".first_ms", n, ms(t0, td))
         out("dhcp", fig + ".lease_ms", n, ms(t0, t1))
         out("dhcp", fig + ".spawn_ms", n, ms(begins[key], t0))
+        out("dhcp", fig + ".total_ms", n, ms(begins[key], t1))

@@ -4,11 +4,14 @@
 # The benchmark, guest side: run by tests/vm/bench (through `tests/vm/run --scenario`), in the
 # test bed's prepared guest (systemd PID 1, the LAN up, hotbond installed by install.sh).
 #
-# Measures, on this one guest, systemd-networkd and hotbond managing the same bond (see
-# networkd/*.netdev|network and hotbond.toml), taking turns, each figure BENCH_N times; then
-# hotbond's hook cost and the DHCP clients' start-up with and without the options hotbond adds. Never fails on
-# a slow figure: a trial that does not finish gives "nan" and a note. Results are "@@BENCH IMPL
-# METRIC N VALUE" lines (from analyze.py and the hook meter) that the host aggregates.
+# Measures, on this one guest, hotbond and systemd-networkd in two forms (its defaults, and with
+# its DHCPv4 IAID pinned: networkd/40-bond0.network.d/) managing the same bond (see
+# networkd/*.netdev|network and hotbond.toml), taking turns, each figure BENCH_N times after one
+# untimed warm-up trial of each, the order of the implementations rotating from trial to trial;
+# then hotbond's hook cost and the DHCP clients' start-up with and without the options hotbond
+# adds. Never fails on a slow figure: a trial that does not reach its end point within its wait
+# gives "nan" and a note (the report counts it as that wait). Results are "@@BENCH IMPL METRIC N
+# VALUE" lines (from analyze.py and the hook meter) that the host aggregates.
 #
 # Environment (tests/vm/bench sets them): BENCH_N trials per figure (5), BENCH_PARTS
 # ("networkd hotbond hooks dhcp"), BENCH_FIGS ("wired wifi switch"), BENCH_CLIENT hotbond's DHCP
@@ -35,6 +38,8 @@ EV=$R/bench-events.log
 CTL=$B/ctl
 RULE=/etc/udev/rules.d/90-hotbond.rules
 NDUNITS="systemd-networkd.service systemd-networkd.socket"
+# How long a trial waits for its end point (s); a trial that misses it counts as this long.
+WAIT_WIRED=30 WAIT_WIFI=40 WAIT_SWITCH=15
 
 say() { echo "[$(uptime_s)] bench: $*"; }
 note() { echo "@@BENCH-NOTE $*"; say "NOTE: $*"; }
@@ -86,12 +91,18 @@ hotbond_config() {  # CLIENT
   sed "s/@CLIENT@/$1/" $D/hotbond.toml > /etc/hotbond/hotbond.toml
   chmod 0644 /etc/hotbond/hotbond.toml
 }
-networkd_files() {  # install|remove
+networkd_files() {  # install networkd|networkd-iaid, or remove
   local f
   for f in $D/networkd/*.netdev $D/networkd/*.network; do
     if [ "$1" = install ]; then install -D -m 0644 "$f" /etc/systemd/network/"$(basename "$f")"
     else rm -f /etc/systemd/network/"$(basename "$f")"; fi
   done
+  # the IAID-pinned form: the same files plus the drop-in that pins [DHCPv4] IAID=
+  rm -rf /etc/systemd/network/40-bond0.network.d
+  if [ "$1" = install ] && [ "${2:-}" = networkd-iaid ]; then
+    install -D -m 0644 $D/networkd/40-bond0.network.d/50-iaid.conf \
+      /etc/systemd/network/40-bond0.network.d/50-iaid.conf
+  fi
   if [ "$1" = install ]; then
     install -m 0644 $D/networkd/99-bench-wpa.rules /etc/udev/rules.d/
     cp /etc/wpa_supplicant/wpa_supplicant.conf /etc/wpa_supplicant/wpa_supplicant-wlan0.conf
@@ -116,11 +127,11 @@ networkd_stop() {
 # knows its laptop; restarting it costs seconds here): every trial still makes a full
 # DISCOVER/REQUEST exchange, since the client has no lease file left.
 JOBS_RE='^[^ ]*(hotbond-(settle|udev|wpa)|hotbond exec-[a-z]+|wpa_cli|wpa_supplicant|dhclient|dhcpcd|udhcpc|busybox udhcpc)( |:|$)'
-reset_for() {  # networkd|hotbond
+reset_for() {  # networkd|networkd-iaid|hotbond
   local t0 r steps=""; t0=$(ms)
   step_t() { steps+=" $1=$(( $(ms) - t0 ))"; }
   hotbond_rule_off
-  if [ "$1" = networkd ]; then networkd_stop
+  if [ "$1" != hotbond ]; then networkd_stop
   else timeout 30 systemctl stop 'hotbond-*@*' 2>/dev/null; systemctl reset-failed 'hotbond-*@*' 2>/dev/null
   fi
   step_t units
@@ -140,7 +151,7 @@ reset_for() {  # networkd|hotbond
     /run/systemd/netif/leases/* 2>/dev/null
   ip neigh flush all 2>/dev/null; ip -n srv neigh flush all 2>/dev/null
   step_t state
-  if [ "$1" = networkd ]; then networkd_start
+  if [ "$1" != hotbond ]; then networkd_start
   else hotbond_config "$CLIENT"; hotbond_rule_on
   fi
   step_t start
@@ -170,7 +181,7 @@ trial_wired() {  # IMPL N
   reset_for "$1"
   mark "begin:$1:wired:$2"
   vm-plug-wired eth1 >/dev/null
-  wait_until 30 lease_via eth1 || note "$1 wired trial $2: no lease on bond0 within 30 s"
+  wait_until $WAIT_WIRED lease_via eth1 || note "$1 wired trial $2: no lease on bond0 within $WAIT_WIRED s"
   sleep 0.5
   mark "end:$1:wired:$2"
   say "$1 wired $2: $(lease_ip bond0) $(bond_mac bond0)"
@@ -180,7 +191,7 @@ trial_wifi() {  # IMPL N
   reset_for "$1"
   mark "begin:$1:wifi:$2"
   vm-plug-wifi wlan0 >/dev/null
-  wait_until 40 lease_via wlan0 || note "$1 Wi-Fi trial $2: no lease on bond0 within 40 s"
+  wait_until $WAIT_WIFI lease_via wlan0 || note "$1 Wi-Fi trial $2: no lease on bond0 within $WAIT_WIFI s"
   sleep 0.5
   mark "end:$1:wifi:$2"
   say "$1 wifi $2: $(lease_ip bond0) $(bond_mac bond0)"
@@ -190,7 +201,8 @@ switch_trial() {  # IMPL FIG N NEWSLAVE CMD... : one switch between the slaves, 
   local impl=$1 fig=$2 n=$3 new=$4; shift 4
   mark "begin:$impl:$fig:$n"; sleep 0.5
   "$@" >/dev/null
-  wait_until 15 lease_via "$new" || note "$impl $fig $n: bond0 has no lease with $new's MAC 15 s later"
+  wait_until $WAIT_SWITCH lease_via "$new" ||
+    note "$impl $fig $n: bond0 has no lease with $new's MAC $WAIT_SWITCH s later"
   sleep 1.5
   mark "end:$impl:$fig:$n"
   say "$impl $fig $n: active $(bond_active bond0), $(lease_ip bond0) $(bond_mac bond0)"
@@ -214,19 +226,20 @@ switch_round() {  # IMPL N : from a fresh set-up (wired active, Wi-Fi authorised
   ctl "ping off"
 }
 
-# --- one figure for each implementation in turn: networkd's N trials, then hotbond's ------------
+# --- one figure for each implementation in turn --------------------------------------------
 # networkd's units are unmasked once, for the run, and masked again at its end: (un)masking
 # reloads systemd, which takes seconds here. While hotbond runs they are stopped (the socket
 # too, or netlink traffic would start networkd again) and its udev rule for wpa_supplicant@ is
-# gone; while networkd runs, hotbond's udev rule is gone and its units are stopped.
+# gone; while networkd runs (either form: reset_for restarts it, so it reads the form's files),
+# hotbond's udev rule is gone and its units are stopped.
 USING= UNMASKED=
-use() {  # networkd|hotbond : make it the only manager of bond0
+use() {  # networkd|networkd-iaid|hotbond : make it the only manager of bond0
   [ "$USING" = "$1" ] && return 0
   USING=$1
-  if [ "$1" = networkd ]; then
+  if [ "$1" != hotbond ]; then
     hotbond_rule_off
     timeout 30 systemctl stop 'hotbond-*@*' 2>/dev/null
-    networkd_files install
+    networkd_files install "$1"
     [ -n "$UNMASKED" ] || { systemctl unmask -q $NDUNITS; UNMASKED=1; }
   else
     networkd_stop
@@ -241,11 +254,18 @@ networkd_done() {  # after the last trial: hotbond's, networkd masked again
   UNMASKED=
 }
 
-figure() {  # FIG : N trials with each implementation, interleaved (trial 1 of each, then trial
-  # 2, ...) so that drift in the machine's load and the time budget touch both alike
+order() {  # K : the implementations rotated by K places, so that each goes first in turn
+  local a=($IMPLS) i
+  for ((i = 0; i < ${#a[@]}; i++)); do echo "${a[$(( (i + $1) % ${#a[@]} ))]}"; done
+}
+figure() {  # FIG : a warm-up trial "w" of each implementation (not counted: the first run of
+  # a code path pays for cold caches), then N trials of each, interleaved (trial 1 of each, then
+  # trial 2, ...) so that drift in the machine's load and the time budget touch all alike, and
+  # in rotating order (trial n starts with a different implementation than trial n-1), so that
+  # none always runs first on a machine the previous trial has just left
   local impl n
-  for n in $(seq 1 "$N"); do
-    for impl in $IMPLS; do
+  for n in w $(seq 1 "$N"); do
+    for impl in $(order "${n/w/0}"); do
       if over_budget; then note "time budget spent: $impl $1 trial $n skipped"; continue; fi
       use "$impl"
       case $1 in
@@ -307,13 +327,14 @@ hooks() {
 # configured as a one-port "bridge", so that the job finds it ready at once);
 # "before": that same command line without the options that remove the clients' start-up waits
 # (hotbond's command line before it had them). STRIP_ARGS / STRIP_CONF list those options.
+# The in-process client (when it is the run's client) has "after" only: it has no command line.
 STRIP_ARGS_dhclient="" STRIP_CONF_dhclient="^initial-delay "
 STRIP_ARGS_dhcpcd="--nodelay --noarp" STRIP_CONF_dhcpcd=""
 STRIP_ARGS_udhcpc="" STRIP_CONF_udhcpc=""
 
 dc_clean() {  # a fresh start: no address, no lease files (so each run starts with DISCOVER)
   ip -4 addr flush dev dc0 2>/dev/null
-  rm -rf /var/lib/hotbond/dhclient-dc0.leases /run/hotbond/dhclient-dc0.pid /var/lib/dhcp/*dc0* \
+  rm -rf /var/lib/hotbond/*dc0* /run/hotbond/dhclient-dc0.pid /var/lib/dhcp/*dc0* \
     /var/lib/dhcpcd/*dc0* /run/dhcpcd/* 2>/dev/null
 }
 dc_has_lease() { ip -4 -o addr show dev dc0 | grep -q ' 192\.0\.2\.1[0-9][0-9]/'; }
@@ -345,11 +366,12 @@ dhcp_clients() {
   vm-plug-wired dc0 >/dev/null
   ip link set dc0 up
   wait_until 10 sh -c '[ "$(cat /sys/class/net/dc0/carrier)" = 1 ]'
-  for c in dhclient dhcpcd udhcpc; do
+  for c in dhclient dhcpcd udhcpc $([ "$CLIENT" = builtin ] && echo builtin); do
     cfg=$B/dc-$c.toml
     printf '[[bond]]\nname = "dc0"\nkind = "bridge"\n[bond.dhcp]\nclient = "%s"\n[[bond.slave]]\nname = "dcs*"\n' "$c" > $cfg
     chmod 0644 $cfg
     for n in $(seq 1 "$N"); do dc_run $c after "$n" env HOTBOND_CONFIG=$cfg hotbond-settle dc0; done
+    [ "$c" = builtin ] && continue
     # the command line hotbond started (its log line "dc0: run ARGV"; "exec" in older versions)
     argv=$(journalctl -q -t hotbond -o cat 2>/dev/null | sed -n -E 's/^dc0: (exec|run) //p' | tail -1)
     if [ -z "$argv" ]; then note "dhcp $c: hotbond's 'dc0: run ...' line not in the journal: 'before' skipped"; continue; fi
@@ -373,8 +395,12 @@ dhcp_clients() {
 
 # --- the run ----------------------------------------------------------------------------------
 IMPLS=
-[[ " $PARTS " == *" networkd "* ]] && IMPLS+=" networkd"
 [[ " $PARTS " == *" hotbond "* ]] && IMPLS+=" hotbond"
+[[ " $PARTS " == *" networkd "* ]] && IMPLS+=" networkd networkd-iaid"
+# the waits, for the report (a trial that missed its end point counts as its wait)
+echo "@@BENCH-WAIT wired $WAIT_WIRED"
+echo "@@BENCH-WAIT wifi $WAIT_WIFI"
+echo "@@BENCH-WAIT switch $WAIT_SWITCH"
 say "N=$N implementations:$IMPLS figures='$FIGS' parts='$PARTS' hotbond's DHCP client $CLIENT," \
   "budget ${BUDGET}s; $(networkctl --version | head -1); $(nproc) CPUs; kernel $(uname -r)"
 T0=$(ms)
