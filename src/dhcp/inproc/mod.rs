@@ -230,7 +230,9 @@ impl Supervisor for Inproc {
             );
             self.client = Builtin::new(self.config.clone());
             self.on = None;
-            self.configured = None;
+            if self.configured.take().is_some() {
+                hand_dns(&self.bond, None);
+            }
             self.pending.clear();
         }
     }
