@@ -43,9 +43,12 @@ impl Job {
         }
     }
 
+    /// The instance of the job's template unit. The name is escaped as `systemd-escape`
+    /// does, and the units hand it back with `%I` (unescaped): `bond-home` unescaped raw
+    /// would come back as `bond/home`.
     pub fn unit(&self) -> String {
         let (t, arg) = self.template();
-        format!("{t}@{arg}.service")
+        format!("{t}@{}.service", systemd_escape(arg))
     }
 
     /// The command line, the same under systemd (the units' ExecStart) and detached.
@@ -71,6 +74,22 @@ impl Job {
         let (t, arg) = self.template();
         paths::run_dir().join("jobs").join(format!("{t}@{arg}.pid"))
     }
+}
+
+/// `systemd-escape STRING`: what a unit instance may hold as is (ASCII letters, digits,
+/// `:`, `_`, and `.` but not first) stays, `/` becomes `-`, and every other byte is `\xNN`.
+pub fn systemd_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for (i, b) in s.bytes().enumerate() {
+        match b {
+            b'/' => out.push('-'),
+            b'.' if i == 0 => out.push_str("\\x2e"),
+            b'.' | b':' | b'_' => out.push(b as char),
+            b if b.is_ascii_alphanumeric() => out.push(b as char),
+            b => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -345,6 +364,29 @@ fn parse_pid_file(text: &str) -> Option<Identity> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instance_names_are_escaped_as_systemd_escape_does() {
+        // Outputs of systemd-escape 252 for the same strings.
+        for (name, escaped) in [
+            ("bond0", "bond0"),
+            ("bond-home", "bond\\x2dhome"),
+            (".hidden", "\\x2ehidden"),
+            ("a.b", "a.b"),
+            ("x.y_z:1", "x.y_z:1"),
+            ("bönd", "b\\xc3\\xb6nd"),
+            ("a b", "a\\x20b"),
+            ("a\\b", "a\\x5cb"),
+            ("a/b", "a-b"),
+            ("-lead", "\\x2dlead"),
+        ] {
+            assert_eq!(systemd_escape(name), escaped, "{name}");
+        }
+        let job = Job::Settle(IfName::new("bond-home").unwrap());
+        assert_eq!(job.unit(), "hotbond-settle@bond\\x2dhome.service");
+        // The job itself gets the real name back (`%I`), never the escaped one.
+        assert_eq!(job.argv()[1], "bond-home");
+    }
 
     #[test]
     fn a_pid_file_names_its_process_completely_or_nothing() {
