@@ -1,5 +1,6 @@
-//! Link notifications (RTNLGRP_LINK): the bond's job sleeps on these, on its own file
-//! descriptors (a child's pidfd, a socket) and on a deadline, instead of on a timer.
+//! Link notifications (RTNLGRP_LINK), and the removal of addresses and routes: the bond's
+//! job sleeps on these, on its own file descriptors (a child's pidfd, a socket) and on a
+//! deadline, instead of on a timer.
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
@@ -7,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use netlink_packet_core::NetlinkPayload;
+use netlink_packet_route::route::{RouteAttribute, RouteMessage};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::Socket;
 use nix::errno::Errno;
@@ -21,6 +23,8 @@ use crate::process::poll_timeout;
 pub struct Wake {
     /// The links the queued events were about, in the order they came (a link may repeat).
     pub links: Vec<String>,
+    /// The interfaces (by index) that lost an address or a route, in the order it came.
+    pub removed_from: Vec<u32>,
     /// Events were lost (the socket overran): whatever the caller knows must be re-read.
     pub overrun: bool,
     /// The positions in `also` of the descriptors that are readable (or hung up).
@@ -33,6 +37,11 @@ impl Wake {
     /// Some link changed, or may have (events were lost).
     pub fn links_changed(&self) -> bool {
         self.overrun || !self.links.is_empty()
+    }
+
+    /// The interface `index` lost an address or a route, or may have (events were lost).
+    pub fn removed_from(&self, index: u32) -> bool {
+        self.overrun || self.removed_from.contains(&index)
     }
 }
 
@@ -78,7 +87,7 @@ impl LinkEvents {
         loop {
             match self.sock.recv_from_full() {
                 Ok((data, _)) if data.is_empty() => return Ok(()),
-                Ok((data, _)) => wake.links.extend(link_names(&data)),
+                Ok((data, _)) => read_events(&data, wake),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 // Overrun: events were lost; what is still queued is read on.
                 Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => wake.overrun = true,
@@ -88,16 +97,28 @@ impl LinkEvents {
     }
 }
 
-/// The names of the links that the new-link and del-link messages of a datagram are about;
-/// whatever does not parse is skipped.
-fn link_names(data: &[u8]) -> Vec<String> {
-    Messages::new(data)
-        .map_while(|m| m.ok())
-        .filter_map(|m| match m.payload {
-            NetlinkPayload::InnerMessage(
-                RouteNetlinkMessage::NewLink(l) | RouteNetlinkMessage::DelLink(l),
-            ) => Some(link_from_msg(&l).name),
-            _ => None,
-        })
-        .collect()
+/// What the messages of a datagram are about: the links of new-link and del-link messages,
+/// the interfaces of del-address and del-route ones; whatever does not parse is skipped.
+fn read_events(data: &[u8], wake: &mut Wake) {
+    for m in Messages::new(data).map_while(|m| m.ok()) {
+        let NetlinkPayload::InnerMessage(m) = m.payload else {
+            continue;
+        };
+        match m {
+            RouteNetlinkMessage::NewLink(l) | RouteNetlinkMessage::DelLink(l) => {
+                wake.links.push(link_from_msg(&l).name)
+            }
+            RouteNetlinkMessage::DelAddress(a) => wake.removed_from.push(a.header.index),
+            RouteNetlinkMessage::DelRoute(r) => wake.removed_from.extend(route_oif(&r)),
+            _ => {}
+        }
+    }
+}
+
+/// The interface a route leaves by.
+fn route_oif(r: &RouteMessage) -> Option<u32> {
+    r.attributes.iter().find_map(|a| match a {
+        RouteAttribute::Oif(i) => Some(*i),
+        _ => None,
+    })
 }

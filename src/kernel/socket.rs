@@ -142,13 +142,24 @@ impl Rtnl {
     }
 }
 
-/// A non-blocking socket that receives the kernel's link notifications (RTNLGRP_LINK).
+/// A non-blocking socket that receives the kernel's link notifications (RTNLGRP_LINK), and
+/// those of IPv4 and IPv6 addresses and routes (a DHCP client's script may remove what the
+/// bond's job must keep).
 pub fn link_events() -> anyhow::Result<Socket> {
     use anyhow::Context;
-    /// RTMGRP_LINK: the multicast group bit of link notifications.
-    const RTMGRP_LINK: u32 = 1;
+    /// The multicast group bits (RTMGRP_*) of link, address and route notifications.
+    const RTMGRP_LINK: u32 = 0x1;
+    const RTMGRP_IPV4_IFADDR: u32 = 0x10;
+    const RTMGRP_IPV4_ROUTE: u32 = 0x40;
+    const RTMGRP_IPV6_IFADDR: u32 = 0x100;
+    const RTMGRP_IPV6_ROUTE: u32 = 0x400;
+    let groups = RTMGRP_LINK
+        | RTMGRP_IPV4_IFADDR
+        | RTMGRP_IPV4_ROUTE
+        | RTMGRP_IPV6_IFADDR
+        | RTMGRP_IPV6_ROUTE;
     let mut sock = Socket::new(NETLINK_ROUTE).context("cannot open rtnetlink socket")?;
-    sock.bind(&SocketAddr::new(0, RTMGRP_LINK))
+    sock.bind(&SocketAddr::new(0, groups))
         .context("cannot subscribe to link events")?;
     sock.set_non_blocking(true)
         .context("cannot make the link event socket non-blocking")?;

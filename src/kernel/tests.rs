@@ -94,6 +94,32 @@ fn wait_wakes_on_a_link_event_with_its_name() {
 }
 
 #[test]
+fn wait_wakes_when_an_address_or_a_route_is_removed() {
+    if !own_netns() {
+        return;
+    }
+    let mut k = Kernel::open().unwrap();
+    k.create_bridge("hbt1").unwrap();
+    let br = k.link("hbt1").unwrap().unwrap();
+    k.set_up(br.index, true).unwrap();
+    let net: crate::net::IpNet = "10.77.0.1/24".parse().unwrap();
+    k.add_address(br.index, &net).unwrap();
+    let route: crate::net::Route = "10.78.0.0/16 via 10.77.0.254".parse().unwrap();
+    k.replace_route(br.index, &route).unwrap();
+    let mut events = LinkEvents::subscribe().unwrap();
+    k.del_route(br.index, &route).unwrap();
+    let w = events.wait(None, &[]).unwrap();
+    assert!(
+        w.removed_from(br.index) && !w.removed_from(br.index + 1),
+        "{w:?}"
+    );
+    k.del_address(br.index, &net).unwrap();
+    let w = events.wait(None, &[]).unwrap();
+    assert_eq!(w.removed_from.first(), Some(&br.index), "{w:?}");
+    k.delete_link(br.index).unwrap();
+}
+
+#[test]
 fn wait_wakes_on_a_deadline_or_another_descriptor() {
     if !own_netns() {
         return;

@@ -13,6 +13,7 @@
 
 pub mod machine;
 pub mod readiness;
+mod statics;
 
 use std::time::{Duration, Instant};
 
@@ -20,7 +21,7 @@ use anyhow::{Context, Result};
 
 use crate::config::{Bond, Config};
 use crate::dhcp::supervise::{self, DhcpAction, Progress, SettledOn, Supervisor};
-use crate::kernel::{Kernel, LinkEvents};
+use crate::kernel::{Kernel, LinkEvents, Wake};
 use crate::lock;
 use crate::net::IfName;
 use crate::service::{self, Job};
@@ -58,6 +59,11 @@ pub fn run(bond_name: &str) -> Result<()> {
     let mut k = Kernel::open()?;
     let mut dhcp = supervise::start(&bond)?;
     let mut machine = Machine::new(bond_name, env_ms("HOTBOND_SETTLE_DEBOUNCE_MS", 20));
+    // The first look checks the static configuration too, as if all of it had gone.
+    let mut wake = Wake {
+        overrun: true,
+        ..Wake::default()
+    };
     loop {
         if dhcp.turn(&mut k, Instant::now())? == Progress::Done {
             // The job's work is over: it ends cleanly so that systemd does not start it
@@ -67,6 +73,9 @@ pub fn run(bond_name: &str) -> Result<()> {
         let r = readiness(&mut k, &bond)
             .with_context(|| format!("{bond_name}: cannot read its state"))?;
         dhcp.bond_is(r.index);
+        if let Some(i) = r.index.filter(|i| wake.removed_from(*i)) {
+            statics::restore(&mut k, &bond, i);
+        }
         let before = machine.state().clone();
         let step = match machine.step(&r, Instant::now()) {
             Step::Act(on) => act(&mut k, &bond, &mut machine, dhcp.as_mut(), &on)?,
@@ -84,7 +93,7 @@ pub fn run(bond_name: &str) -> Result<()> {
             _ => None,
         };
         let deadline = earliest(deadline, dhcp.deadline());
-        events.wait(deadline, &dhcp.wait_fds())?;
+        wake = events.wait(deadline, &dhcp.wait_fds())?;
     }
 }
 
