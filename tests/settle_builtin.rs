@@ -1,9 +1,9 @@
 //! The bond's job with the built-in DHCP client (`client = "builtin"`) against a real
 //! dnsmasq: the bridge variant in one namespace, the server in another, joined by a veth
 //! pair. Covered: the lease on the bridge with the lease's lifetime and its default route,
-//! the lease file, `hotbond status --json`; a job killed with SIGKILL leaves the address;
+//! its DNS in the (test's) resolv.conf, the lease file, `hotbond status --json`; a job killed with SIGKILL leaves the address;
 //! the next job asks for the same address again from the lease file; `hotbond down`
-//! releases the lease (the server forgets it) and removes the address.
+//! releases the lease (the server forgets it) and removes the address and the DNS.
 //!
 //! Needs root and dnsmasq (Debian: dnsmasq-base).
 
@@ -87,6 +87,8 @@ impl World {
             "--log-dhcp".into(),
             "--no-ping".into(),
             "--dhcp-range=10.78.0.50,10.78.0.99,255.255.255.0,10m".into(),
+            "--dhcp-option=6,10.78.0.53".into(),
+            "--dhcp-option=15,test.lan".into(),
             format!("--dhcp-leasefile={}", self.leases_file().display()),
             format!("--log-facility={}", d.join("dnsmasq.log").display()),
             format!("--pid-file={}", d.join("dnsmasq.pid").display()),
@@ -159,6 +161,8 @@ impl World {
 #[test]
 fn builtin_lease_survives_sigkill_and_is_released_by_down() {
     let Some(w) = world() else { return };
+    let resolv = w.cli.dir.join("resolv.conf");
+    fs::write(&resolv, "nameserver 192.0.2.99\n").unwrap();
     w.cli.udev("add", "hbv0").assert_ok();
     let (addr, valid) = w.wait_lease();
     // The kernel holds the lease's lifetime (10 min), not forever.
@@ -177,6 +181,12 @@ fn builtin_lease_survives_sigkill_and_is_released_by_down() {
     let mode = fs::metadata(&lease_file).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
     assert!(fs::read_to_string(&lease_file).unwrap().contains(&addr));
+    // The lease's DNS went to the resolver (here the file backend).
+    let text = fs::read_to_string(&resolv).unwrap();
+    assert!(
+        text.contains("nameserver 10.78.0.53") && text.contains("test.lan"),
+        "{text}"
+    );
     // Status says BOUND with the server.
     let ok = wait_for(WAIT, || {
         w.cli.status("br0")["dhcp"]["builtin"]["state"] == "BOUND"
@@ -223,5 +233,10 @@ fn builtin_lease_survives_sigkill_and_is_released_by_down() {
     );
     assert!(w.server_log().contains("DHCPRELEASE"), "{}", w.server_log());
     assert!(!lease_file.exists(), "the lease file stays after a release");
+    let text = fs::read_to_string(&resolv).unwrap();
+    assert!(
+        !text.contains("10.78.0.53"),
+        "DNS left after a release: {text}"
+    );
     assert!(w.job().is_none());
 }

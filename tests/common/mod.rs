@@ -293,6 +293,9 @@ impl Env {
             .env("HOTBOND_RUN_DIR", &self.run_dir)
             .env("HOTBOND_STATE_DIR", &self.state_dir)
             .env("HOTBOND_SERVICE", "detached")
+            // A lease's DNS goes to this test's own resolv.conf, never the host's.
+            .env("HOTBOND_RESOLV_CONF", self.dir.join("resolv.conf"))
+            .env("HOTBOND_RESOLVED_SOCKET", self.dir.join("no-resolved"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

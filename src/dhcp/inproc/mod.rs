@@ -11,6 +11,7 @@
 mod configure;
 pub mod store;
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,7 @@ use super::builtin::{boot_time, Action, BootTime, Builtin, Config, Lease, Link, 
 use super::supervise::{decide, DhcpAction, Progress, SettledOn, Supervisor};
 use crate::config::Bond;
 use crate::kernel::{self, Kernel};
+use crate::net::IfName;
 use crate::service::{self, Job};
 use crate::state::{self, BuiltinRecord, DhcpRecord};
 
@@ -34,6 +36,9 @@ pub const NAME: &str = "builtin";
 
 pub struct Inproc {
     bond: String,
+    name: IfName,
+    /// `dhcp.dns`: hand the lease's DNS to the system.
+    dns: bool,
     config: Config,
     metric: u32,
     use_mtu: bool,
@@ -62,6 +67,8 @@ impl Inproc {
             .map(Duration::from_secs);
         Ok(Inproc {
             bond: bond.name.to_string(),
+            name: bond.name.clone(),
+            dns: bond.dhcp.dns,
             client: Builtin::new(config.clone()),
             config,
             metric: bond.dhcp.route_metric,
@@ -86,7 +93,7 @@ impl Inproc {
                     crate::info!("{}: DHCP lease of {} gone", self.bond, l.address);
                     configure::remove(k, &self.bond, on.index, &l, self.metric);
                     self.configured = None;
-                    hand_dns(&self.bond, None);
+                    hand_dns(&self.name, self.dns, None);
                     store::forget(&self.bond);
                 }
                 Action::Persist(l) => {
@@ -120,7 +127,7 @@ impl Inproc {
         }
         let dns = configure::dns_of(&l);
         if old.as_ref().map(configure::dns_of) != Some(dns.clone()) {
-            hand_dns(&self.bond, Some(&dns));
+            hand_dns(&self.name, self.dns, Some(&dns));
         }
         self.configured = Some((l, on.mac.to_string()));
         Ok(())
@@ -138,7 +145,7 @@ impl Inproc {
                 configure::remove(k, &self.bond, on.index, &l, self.metric);
             }
         }
-        hand_dns(&self.bond, None);
+        hand_dns(&self.name, self.dns, None);
         store::forget(&self.bond);
         self.record();
         Ok(Progress::Done)
@@ -231,7 +238,7 @@ impl Supervisor for Inproc {
             self.client = Builtin::new(self.config.clone());
             self.on = None;
             if self.configured.take().is_some() {
-                hand_dns(&self.bond, None);
+                hand_dns(&self.name, self.dns, None);
             }
             self.pending.clear();
         }
@@ -320,21 +327,22 @@ fn term_signal() -> Result<SignalFd> {
         .context("cannot open a signalfd for SIGTERM")
 }
 
-/// Hands the lease's name servers and domains to the resolver, or takes them back (None).
-fn hand_dns(bond: &str, dns: Option<&(Vec<std::net::Ipv4Addr>, Vec<String>)>) {
-    match dns {
-        Some((servers, domains)) if !servers.is_empty() || !domains.is_empty() => {
-            crate::info!(
-                "{bond}: DNS {} {}",
-                servers
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                domains.join(" ")
-            );
+/// Hands the lease's name servers and domains to the system's resolver ([`crate::dns`]),
+/// or takes them back (None); nothing when the bond's `dhcp.dns` is off. A failure is
+/// logged: names not resolving is no reason to give up the address.
+fn hand_dns(bond: &IfName, enabled: bool, dns: Option<&(Vec<Ipv4Addr>, Vec<String>)>) {
+    if !enabled {
+        return;
+    }
+    let done = match dns {
+        Some((servers, domains)) => {
+            let servers: Vec<IpAddr> = servers.iter().map(|s| IpAddr::V4(*s)).collect();
+            crate::dns::apply(bond, &servers, domains)
         }
-        _ => {}
+        None => crate::dns::revert(bond),
+    };
+    if let Err(e) = done {
+        crate::warn!("{bond}: {e:#}");
     }
 }
 

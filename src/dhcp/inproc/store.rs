@@ -4,18 +4,15 @@
 //! the boot-time clock starts again at every boot.
 
 use std::fs;
-use std::io::Write as _;
 use std::net::Ipv4Addr;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use crate::dhcp::builtin::{boot_time, BootTime, Lease, Route};
-use crate::paths;
 use crate::state::now_ms;
+use crate::{paths, statefs};
 
 #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Stored {
@@ -94,13 +91,13 @@ fn to_stored(l: &Lease, boot_now: BootTime, wall_now_ms: u64) -> Stored {
 /// news; an unreadable or expired one is ignored with a log line (DISCOVER then).
 pub fn load(bond: &str) -> Option<Lease> {
     let p = paths::lease_file(bond);
-    let text = match fs::read_to_string(&p) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(e) => {
-            crate::warn!("{bond}: ignoring {}: {e}", p.display());
-            return None;
-        }
+    if fs::symlink_metadata(&p).is_err() {
+        return None;
+    }
+    // Not a regular file, or in a directory another user could write: not ours to trust.
+    let Some(text) = statefs::read_to_string(&p) else {
+        crate::warn!("{bond}: ignoring {}: cannot be read safely", p.display());
+        return None;
     };
     let stored: Stored = match serde_json::from_str(&text) {
         Ok(s) => s,
@@ -119,11 +116,11 @@ pub fn load(bond: &str) -> Option<Lease> {
 }
 
 /// Stores the lease: root only (it names the host's address and servers), written to a
-/// new file and renamed over the old, so a crash leaves the old or the new one.
+/// new file and renamed over the old (see [`statefs::write_file`]).
 pub fn save(bond: &str, lease: &Lease) -> Result<()> {
     let p = paths::lease_file(bond);
     let text = serde_json::to_string_pretty(&to_stored(lease, boot_time(), now_ms()))?;
-    write_private(&p, &(text + "\n"))
+    statefs::write_file(&p, (text + "\n").as_bytes(), 0o600)
 }
 
 /// Removes the stored lease (released, or refused by the server).
@@ -134,25 +131,6 @@ pub fn forget(bond: &str) {
             crate::warn!("{bond}: cannot remove {}: {e}", p.display());
         }
     }
-}
-
-fn write_private(p: &Path, text: &str) -> Result<()> {
-    if let Some(d) = p.parent() {
-        paths::ensure_dir(d)?;
-    }
-    let tmp = p.with_extension("lease.tmp");
-    let _ = fs::remove_file(&tmp);
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&tmp)
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    f.write_all(text.as_bytes())
-        .and_then(|_| f.sync_all())
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    fs::rename(&tmp, p).with_context(|| format!("cannot write {}", p.display()))
 }
 
 #[cfg(test)]
