@@ -116,7 +116,18 @@ pub fn udev(action: &str, iface: &str) -> Result<()> {
             shown(other)
         ),
     };
-    on_event(&event(IfName::new(iface)?))
+    let event = event(IfName::new(iface)?);
+    let cfg = match Config::load() {
+        Ok(c) => c,
+        // Installed but not enabled (only the example exists): every interface is left to
+        // whatever else manages it, and saying so at each udev event would be noise.
+        Err(e) if e.downcast_ref::<crate::config::NoConfig>().is_some() => {
+            crate::debug!("{event}: {e}; left alone");
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    handle(&event, &cfg, false).map(|_| ())
 }
 
 /// `hotbond-wpa IFNAME EVENT`: the wpa_cli action script.

@@ -46,8 +46,21 @@ pub(super) fn load_with(
     if exists(&env_path)? {
         return load_file(&env_path, Some(Format::Env), insecure_ok);
     }
-    bail!("no configuration: create {}", default_path.display())
+    Err(NoConfig(default_path.to_path_buf()).into())
 }
+
+/// No configuration file exists at all: hotbond is installed but not enabled. The udev
+/// hook then leaves every interface alone without an error; the commands still fail.
+#[derive(Debug)]
+pub struct NoConfig(pub PathBuf);
+
+impl std::fmt::Display for NoConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no configuration: create {}", self.0.display())
+    }
+}
+
+impl std::error::Error for NoConfig {}
 
 /// Like Path::exists, but a permission error is an error, not "absent":
 /// silently falling through to another source would be a surprise.
@@ -358,6 +371,7 @@ mod tests {
         let none = |_: &str| None;
 
         let e = load_with(&none, &toml_path, &env_path, true).unwrap_err();
+        assert!(e.downcast_ref::<NoConfig>().is_some());
         assert_eq!(
             e.to_string(),
             format!("no configuration: create {}", toml_path.display())

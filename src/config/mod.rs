@@ -20,6 +20,7 @@ mod envfile;
 #[cfg(test)]
 mod fixtures;
 mod load;
+pub use load::NoConfig;
 mod pos;
 mod toml;
 
