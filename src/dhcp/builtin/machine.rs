@@ -32,8 +32,10 @@ pub struct Config {
     pub hostname: Option<String>,
     /// Option 57, at least 576.
     pub max_message_size: u16,
-    /// The first retransmission interval (RFC 2131: 4 s); later ones double up to 64 s.
+    /// The first retransmission interval (RFC 2131: 4 s); later ones double up to
+    /// `max_retransmit` (RFC 2131: 64 s).
     pub first_retransmit: Duration,
+    pub max_retransmit: Duration,
     /// Renew no later than this after each ACK, whatever T1 the server sent.
     pub renew_after: Option<Duration>,
 }
@@ -46,6 +48,7 @@ impl Config {
             hostname: None,
             max_message_size: 1500,
             first_retransmit: Duration::from_secs(4),
+            max_retransmit: MAX_RETRANSMIT,
             renew_after: None,
         }
     }
@@ -542,7 +545,7 @@ impl Machine {
 
     fn retransmit(&mut self, now: BootTime, fx: &mut Vec<Effect>) {
         if let Some(ex) = self.exchange.as_mut() {
-            ex.interval = (ex.interval * 2).min(MAX_RETRANSMIT);
+            ex.interval = (ex.interval * 2).min(self.config.max_retransmit);
         }
         self.send_current(now, fx);
     }

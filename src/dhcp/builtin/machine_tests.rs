@@ -307,6 +307,22 @@ fn first_retransmission_can_be_shorter() {
 }
 
 #[test]
+fn retransmissions_can_be_capped() {
+    let mut c = Config::new("bond0");
+    c.first_retransmit = Duration::from_secs(1);
+    c.max_retransmit = Duration::from_secs(4);
+    let mut m = Machine::new(c, 1);
+    m.start(at(0), link(MAC), None);
+    let mut now = at(0);
+    for _ in 0..6 {
+        let d = m.deadline().unwrap();
+        assert!(d.since(now) <= Duration::from_secs(5), "{:?}", d.since(now));
+        now = d;
+        only_sent(&m.timeout(now));
+    }
+}
+
+#[test]
 fn unanswered_requests_start_over() {
     let mut m = machine();
     let (d, _) = only_sent(&m.start(at(0), link(MAC), None));

@@ -61,6 +61,10 @@ impl Inproc {
         config.client_id = opts.client_id;
         config.hostname = opts.hostname;
         config.max_message_size = message_size(kernel::link_mtu(bond.name.as_str()));
+        // A laptop's network comes and goes: ask again soon, as the external clients are
+        // told to (dhclient: initial-interval 1, backoff-cutoff 4).
+        config.first_retransmit = Duration::from_secs(1);
+        config.max_retransmit = Duration::from_secs(4);
         config.renew_after = std::env::var("HOTBOND_DHCP_RENEW_AFTER_S")
             .ok()
             .and_then(|s| s.parse().ok())
