@@ -77,12 +77,17 @@ impl Client for Dhclient {
 }
 
 /// dhclient's command line with `mode`: `-d` (run in the foreground) or `-r` (release).
+/// Its script is hotbond's (see [`super::dhclient_script`]), for the release too.
 fn argv(o: &Options, mode: &str) -> Result<Vec<String>> {
     let (conf, pid, leases) = files(&o.bond);
     Ok(vec![
         program()?,
         "-4".into(),
         mode.into(),
+        "-sf".into(),
+        paths::bin("hotbond-udhcpc-script")
+            .to_string_lossy()
+            .into_owned(),
         "-cf".into(),
         conf,
         "-pf".into(),

@@ -254,7 +254,17 @@ pub fn stop_stray_client(bond: &str) {
 }
 
 /// Releases the lease (for `hotbond down`): the client must be running for most clients.
+/// Then takes back the DNS the client's script handed to the system (hotbond's scripts do
+/// it through [`crate::dns`], which recorded it), whether or not a client still ran.
 pub fn release(bond: &Bond) -> Result<()> {
+    let released = release_lease(bond);
+    if let Err(e) = crate::dns::revert(&bond.name) {
+        crate::warn!("{e:#}");
+    }
+    released
+}
+
+fn release_lease(bond: &Bond) -> Result<()> {
     let name = bond.name.as_str();
     let Some(rec) = state::read_dhcp(name) else {
         return Ok(());

@@ -8,6 +8,7 @@
 
 pub mod builtin;
 mod dhclient;
+pub mod dhclient_script;
 mod dhcpcd;
 pub mod external;
 pub mod inproc;

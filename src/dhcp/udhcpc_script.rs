@@ -140,7 +140,7 @@ pub fn handle(event: &str, env: &HashMap<String, String>) -> Result<()> {
         }
     }
     if let Some(dns) = &lease.dns {
-        if let Err(e) = write_resolv_conf(dns, lease.domain.as_deref()) {
+        if let Err(e) = hand_dns(iface, dns, lease.domain.as_deref()) {
             failed.push(format!("dns: {e:#}"));
         }
     }
@@ -191,26 +191,45 @@ fn set_router(k: &mut Kernel, index: u32, routers: &str) -> Result<()> {
     )
 }
 
-fn write_resolv_conf(dns: &str, domain: Option<&str>) -> Result<()> {
+/// Hands the lease's name servers and search domain to the system through [`crate::dns`],
+/// which records what it changed so that `hotbond down` takes it back; unless the bond's
+/// configuration says `dhcp.dns = false`.
+fn hand_dns(iface: &str, dns: &str, domain: Option<&str>) -> Result<()> {
+    let name = crate::net::IfName::new(iface)?;
+    let wanted = crate::config::Config::load()
+        .ok()
+        .and_then(|c| c.bond(iface).map(|b| b.dhcp.dns))
+        .unwrap_or(true);
+    if !wanted {
+        return Ok(());
+    }
     let servers: Vec<IpAddr> = dns
         .split_whitespace()
         .filter_map(|n| n.parse().ok())
         .collect();
-    // Without one usable server the file would leave the host with no DNS at all.
+    // Without one usable server the system would be left with no DNS at all.
     if servers.is_empty() {
         bail!("no valid name server in {}", crate::net::ifname::shown(dns));
     }
-    let mut text = String::from("# written by hotbond (udhcpc)\n");
-    if let Some(d) = domain.filter(|d| {
-        d.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-.".contains(c))
-    }) {
-        text.push_str(&format!("search {d}\n"));
+    let domains: Vec<String> = domain
+        .map(|d| d.split_whitespace().map(String::from).collect())
+        .unwrap_or_default();
+    crate::dns::apply(&name, &servers, &domains)
+}
+
+/// The lease is over (it expired, or was released): its address goes, the static ones
+/// stay, and the DNS it brought is taken back.
+pub fn unconfigure(iface: &str) -> Result<()> {
+    let name = crate::net::IfName::new(iface)?;
+    let mut k = Kernel::open()?;
+    let old: Option<IpNet> =
+        statefs::read_to_string(&record_path(iface)).and_then(|s| s.trim().parse().ok());
+    if let (Some(link), Some(old)) = (k.link(iface)?, old) {
+        k.del_address(link.index, &old)?;
+        crate::info!("{iface}: lease {old} over: address removed");
     }
-    for ns in servers {
-        text.push_str(&format!("nameserver {ns}\n"));
-    }
-    std::fs::write("/etc/resolv.conf", text).context("cannot write /etc/resolv.conf")
+    let _ = std::fs::remove_file(record_path(iface));
+    crate::dns::revert(&name)
 }
 
 #[cfg(test)]
