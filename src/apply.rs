@@ -8,7 +8,7 @@ use anyhow::{anyhow, Result};
 use crate::dhcp::supervise;
 use crate::kernel::{self, Kernel};
 use crate::net::IfName;
-use crate::net::{BondOptions, IpNet};
+use crate::net::{BondOptions, IpNet, Ipv6Mode, StableSecret};
 use crate::plan::{self, Action, Plan, Stop};
 use crate::service::{self, Job, Pending};
 use crate::state;
@@ -102,6 +102,7 @@ fn step(a: &Action, k: &mut Kernel, undo: &mut Vec<Undo>) -> Result<()> {
         Action::SetPrimary { bond, primary } => {
             kernel::set_bond_primary(bond.as_str(), primary.as_str())?
         }
+        Action::SetIpv6 { bond, mode } => set_ipv6(bond, *mode),
         Action::LinkUp { iface } => {
             let idx = index_of(k, iface)?;
             k.set_up(idx, true)?;
@@ -168,6 +169,21 @@ fn create_bond(
         Err(e) => return Err(e),
     }
     Ok(())
+}
+
+/// IPv6 addressing is not worth failing the bond for (and undoing the wired side with it):
+/// on failure the kernel's defaults apply, and the log says so.
+fn set_ipv6(bond: &IfName, mode: Ipv6Mode) {
+    let r = match mode {
+        Ipv6Mode::Stable => crate::dhcp::machine_id()
+            .map(|id| StableSecret::derive(&id, bond))
+            .and_then(|s| kernel::set_ipv6_stable_privacy(bond.as_str(), &s)),
+        Ipv6Mode::Off => kernel::disable_ipv6(bond.as_str()),
+        Ipv6Mode::Kernel => Ok(()),
+    };
+    if let Err(e) = r {
+        crate::warn!("{bond}: IPv6 {mode} not set, the kernel's defaults apply: {e:#}");
+    }
 }
 
 /// A slave that vanished meanwhile is free already; its record goes either way.

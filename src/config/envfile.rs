@@ -13,7 +13,7 @@ use self::lex::EnvEntry;
 use super::check::{check_address, check_bond_name, check_primary};
 use super::pos::Src;
 use super::{Bond, Config, Dhcp, Kind, Match, SlaveRule, Supplicant};
-use crate::net::{excerpt, BondOptions, IfName, IpNet, Route};
+use crate::net::{excerpt, BondOptions, IfName, IpNet, Ipv6Mode, Route};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Suffix {
@@ -227,6 +227,7 @@ fn bond(src: &Src, vars: &Vars, masters: &HashSet<&IfName>, name: &IfName) -> Re
         dhcp: Dhcp::default(),
         slaves,
         auto_supplicant: Some(Supplicant::classic_default()),
+        ipv6: Ipv6Mode::default(),
     })
 }
 
@@ -304,6 +305,7 @@ mod tests {
                     config: "/etc/wpa_supplicant/wpa_supplicant.conf".into(),
                     driver: "nl80211,wext,wired".into()
                 }),
+                ipv6: Ipv6Mode::Stable,
             }
         );
         // The recipe's wireless card gets the recipe's supplicant.

@@ -31,7 +31,9 @@ use std::str::FromStr;
 use anyhow::{anyhow, bail, Result};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::net::{excerpt, ifname, BondOptions, Bus, DeviceFacts, IfName, IpNet, Mac, Route};
+use crate::net::{
+    excerpt, ifname, BondOptions, Bus, DeviceFacts, IfName, IpNet, Ipv6Mode, Mac, Route,
+};
 
 pub const DEFAULT_PATH: &str = "/etc/hotbond/hotbond.toml";
 pub const DEFAULT_ENV_PATH: &str = "/etc/conf.d/network.conf";
@@ -91,6 +93,9 @@ pub struct Bond {
     /// Supplicant for wireless slaves whose rule names none. Env-file
     /// configs set the classic recipe's; TOML configs only when `auto_supplicant` is given.
     pub auto_supplicant: Option<Supplicant>,
+    /// How the master's IPv6 addresses are made (`ipv6`; the recipe's network.conf has no
+    /// such setting and gets the default).
+    pub ipv6: Ipv6Mode,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -19,7 +19,8 @@ use super::{
     DEFAULT_SUPPLICANT_CONFIG, DEFAULT_SUPPLICANT_DRIVER,
 };
 use crate::net::{
-    excerpt, ifname, BondOptions, Bus, DeviceFacts, IfName, IpNet, Mac, PrimaryReselect, Route,
+    excerpt, ifname, BondOptions, Bus, DeviceFacts, IfName, IpNet, Ipv6Mode, Mac, PrimaryReselect,
+    Route,
 };
 
 #[derive(Deserialize)]
@@ -45,6 +46,7 @@ struct RawBond {
     #[serde(default)]
     slave: Vec<Spanned<RawSlave>>,
     auto_supplicant: Option<RawSupplicant>,
+    ipv6: Option<Ipv6Mode>,
 }
 
 #[derive(Deserialize)]
@@ -257,6 +259,7 @@ fn toml_bond(src: &Src, span: Range<usize>, raw: RawBond) -> Result<(Bond, BondS
         dhcp,
         slaves,
         auto_supplicant,
+        ipv6: raw.ipv6.unwrap_or_default(),
     };
     Ok((
         bond,

@@ -132,12 +132,14 @@ pub fn options(bond: &Bond) -> Result<Options> {
     })
 }
 
-fn machine_id() -> Result<String> {
+/// `/etc/machine-id`: what hotbond's stable identities (the DHCP client identifier, the IPv6
+/// stable secret) are derived from.
+pub fn machine_id() -> Result<String> {
     let p = std::env::var_os("HOTBOND_MACHINE_ID_FILE")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/etc/machine-id"));
     let id = std::fs::read_to_string(&p)
-        .with_context(|| format!("cannot read {} for the DHCP client identifier", p.display()))?;
+        .with_context(|| format!("cannot read {} for a stable identity", p.display()))?;
     Ok(id.trim().to_string())
 }
 

@@ -1,14 +1,16 @@
 //! Everything that talks to the kernel: rtnetlink for links, addresses, routes and link
-//! events; sysfs for the bonding attributes netlink cannot set by name (`primary`) and for
-//! device facts (bus, wireless). Nothing else in hotbond touches the kernel.
+//! events; sysfs for the bonding attributes netlink cannot set by name (`primary`), for
+//! device facts (bus, wireless) and radio switches (rfkill); per-device IPv6 sysctls.
+//! Nothing else in hotbond touches the kernel.
 //!
 //! [`Kernel`] is the facade the rest of hotbond uses; `msg` builds and parses the messages
 //! (pure), `socket` carries them, [`LinkEvents`] waits for link changes, `sysfs` reads and
-//! writes the bonding attributes.
+//! writes the bonding attributes and reads radio switches, `sysctl` sets a master's IPv6.
 
 mod events;
 mod msg;
 mod socket;
+mod sysctl;
 mod sysfs;
 
 use std::fmt;
@@ -26,6 +28,7 @@ use socket::{Error, Rtnl};
 
 pub use events::{LinkEvents, Wake};
 pub use netlink_packet_route::link::BondMode;
+pub use sysctl::{disable_ipv6, set_ipv6_stable_privacy};
 pub use sysfs::{
     bond_active_slave, bond_fail_over_mac, bond_mode, bond_primary, bond_slaves, bonding_loaded,
     device_facts, link_mtu, load_bonding, lower_links, set_bond_primary,

@@ -5,12 +5,14 @@
 
 pub mod ifname;
 mod ip;
+mod ipv6;
 mod mac;
 
 use serde::{Deserialize, Serialize};
 
 pub use ifname::IfName;
 pub use ip::{IpNet, Route};
+pub use ipv6::{Ipv6Mode, StableSecret};
 pub use mac::Mac;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -4,7 +4,7 @@ use super::{Action, Event, Observed, Plan, Stop};
 use crate::config::{Bond, Config, Kind};
 use crate::kernel::{BondMode, FailOverMac};
 use crate::net::IfName;
-use crate::net::IpNet;
+use crate::net::{IpNet, Ipv6Mode};
 use crate::service::Job;
 
 /// The bond an event's interface belongs to: by configuration, or (the device being gone)
@@ -40,6 +40,23 @@ fn static_config(bond: &Bond, have: &[IpNet]) -> Vec<Action> {
     out
 }
 
+/// What brings a master up: its IPv6 settings first (they die with the device, so a master
+/// that goes up is one made since they were last set, and going up makes its first IPv6
+/// addresses), then up.
+fn master_up(bond: &Bond) -> Vec<Action> {
+    let mut out = Vec::new();
+    if bond.ipv6 != Ipv6Mode::Kernel {
+        out.push(Action::SetIpv6 {
+            bond: bond.name.clone(),
+            mode: bond.ipv6,
+        });
+    }
+    out.push(Action::LinkUp {
+        iface: bond.name.clone(),
+    });
+    out
+}
+
 /// Actions that make the master exist, configured, and up.
 fn ensure_master(bond: &Bond, obs: &Observed) -> Vec<Action> {
     let name = &bond.name;
@@ -47,9 +64,7 @@ fn ensure_master(bond: &Bond, obs: &Observed) -> Vec<Action> {
         bond: name.clone(),
         primary: p.clone(),
     };
-    let up = || Action::LinkUp {
-        iface: name.clone(),
-    };
+    let up = || master_up(bond);
     let mut out = Vec::new();
     match (&bond.kind, &obs.master) {
         (Kind::Bond, None) => {
@@ -61,12 +76,12 @@ fn ensure_master(bond: &Bond, obs: &Observed) -> Vec<Action> {
                 options: bond.options,
             });
             out.extend(bond.primary.iter().map(set_primary));
-            out.push(up());
+            out.extend(up());
             out.extend(static_config(bond, &[]));
         }
         (Kind::Bridge, None) => {
             out.push(Action::CreateBridge { name: name.clone() });
-            out.push(up());
+            out.extend(up());
             out.extend(static_config(bond, &[]));
         }
         (Kind::Bond, Some(m)) => {
@@ -84,12 +99,12 @@ fn ensure_master(bond: &Bond, obs: &Observed) -> Vec<Action> {
                 }
             }
             if !m.link.up {
-                out.push(up());
+                out.extend(up());
             }
         }
         (Kind::Bridge, Some(m)) => {
             if !m.link.up {
-                out.push(up());
+                out.extend(up());
             }
         }
     }
@@ -143,9 +158,7 @@ fn master_event(event: &Event, bond: &Bond, obs: &Observed) -> Plan {
             };
             let mut actions = Vec::new();
             if !m.link.up {
-                actions.push(Action::LinkUp {
-                    iface: iface.clone(),
-                });
+                actions.extend(master_up(bond));
             }
             actions.extend(static_config(bond, &m.addresses));
             Plan {

@@ -168,6 +168,13 @@ pub fn primary(b: &str, p: &str) -> Action {
         primary: i(p),
     }
 }
+/// The default `ipv6 = "stable"`, set on a master before it goes up.
+pub fn ipv6(b: &str) -> Action {
+    Action::SetIpv6 {
+        bond: i(b),
+        mode: crate::net::Ipv6Mode::Stable,
+    }
+}
 pub fn up(s: &str) -> Action {
     Action::LinkUp { iface: i(s) }
 }

@@ -9,7 +9,7 @@ use std::fmt;
 use crate::config::Bond;
 use crate::kernel::{BondMode, FailOverMac, Link};
 use crate::net::IfName;
-use crate::net::{BondOptions, DeviceFacts, IpNet, Route};
+use crate::net::{BondOptions, DeviceFacts, IpNet, Ipv6Mode, Route};
 use crate::service::Job;
 
 mod add;
@@ -18,6 +18,8 @@ mod down;
 mod fixtures;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_ipv6;
 
 pub use add::{bond_of, plan, plan_up};
 pub use down::plan_down;
@@ -108,6 +110,12 @@ pub enum Action {
         bond: IfName,
         primary: IfName,
     },
+    /// The master's IPv6 addressing (`stable` or `off`; `kernel` needs no step). Before it
+    /// goes up: these settings die with the device, and going up makes the first addresses.
+    SetIpv6 {
+        bond: IfName,
+        mode: Ipv6Mode,
+    },
     LinkUp {
         iface: IfName,
     },
@@ -184,6 +192,14 @@ impl fmt::Display for Action {
             }
             Action::CreateBridge { name } => write!(f, "create bridge {name}"),
             Action::SetPrimary { bond, primary } => write!(f, "set primary of {bond} to {primary}"),
+            Action::SetIpv6 { bond, mode } => match mode {
+                Ipv6Mode::Stable => write!(
+                    f,
+                    "give {bond} stable-privacy IPv6 addresses (one per prefix across failover)"
+                ),
+                Ipv6Mode::Off => write!(f, "turn IPv6 off on {bond}"),
+                Ipv6Mode::Kernel => write!(f, "leave IPv6 of {bond} to the kernel's defaults"),
+            },
             Action::LinkUp { iface } => write!(f, "set {iface} up"),
             Action::Enslave { iface, master } => {
                 write!(f, "enslave {iface} to {master} (down, flush, master, up)")

@@ -15,6 +15,7 @@ fn add_wired_without_bond_builds_everything_in_order() {
         Action::LoadBonding,
         create_bond("bond0"),
         primary("bond0", "enp3s0"),
+        ipv6("bond0"),
         up("bond0"),
     ];
     want.extend(bond0_static());
@@ -41,10 +42,11 @@ fn primary_is_set_by_name_even_when_another_slave_comes_first() {
     let obs = present(link(4, "wlx001122", true, None), true, true, None, true);
     let got = actions(add("wlx001122"), &cfg(), &obs);
     assert_eq!(
-        got[..3],
+        got[..4],
         [
             create_bond("bond0"),
             primary("bond0", "enp3s0"),
+            ipv6("bond0"),
             up("bond0")
         ]
     );
@@ -101,6 +103,7 @@ fn env_file_config_uses_the_seeds_supplicant_for_wireless_slaves() {
             vec![
                 create_bond("bond0"),
                 primary("bond0", "enp3s0"),
+                ipv6("bond0"),
                 up("bond0"),
                 addr("bond0", "192.168.0.2/24"),
                 enslave("wlan0", "bond0"),
@@ -340,7 +343,7 @@ fn add_of_the_bond_itself_adds_only_missing_static_configuration() {
         master: Some(m),
         ..obs
     };
-    let mut want = vec![up("bond0")];
+    let mut want = vec![ipv6("bond0"), up("bond0")];
     want.extend(bond0_static());
     assert_eq!(decide(add("bond0"), &cfg(), &obs), (want, settle("bond0")));
     // Gone again before we looked: nothing.
@@ -397,6 +400,7 @@ fn existing_empty_bond_with_wrong_mode_gets_its_options() {
                     options: Default::default(),
                 },
                 primary("bond0", "enp3s0"),
+                ipv6("bond0"),
                 up("bond0"),
                 enslave("enp3s0", "bond0"),
                 record("enp3s0", "bond0")
@@ -454,6 +458,7 @@ fn bridge_kind_creates_a_bridge_and_never_a_primary() {
         (
             vec![
                 Action::CreateBridge { name: i("br0") },
+                ipv6("br0"),
                 up("br0"),
                 addr("br0", "10.1.0.1/24"),
                 route("br0", "10.2.0.0/16 via 10.1.0.254"),
@@ -475,6 +480,7 @@ fn bridge_kind_creates_a_bridge_and_never_a_primary() {
         decide(add("enx0011"), &cfg(), &obs),
         (
             vec![
+                ipv6("br0"),
                 up("br0"),
                 enslave("enx0011", "br0"),
                 record("enx0011", "br0")
@@ -490,6 +496,7 @@ fn bridge_kind_creates_a_bridge_and_never_a_primary() {
         (
             vec![
                 Action::CreateBridge { name: i("br0") },
+                ipv6("br0"),
                 up("br0"),
                 addr("br0", "10.1.0.1/24"),
                 enslave("veth0", "br0"),
@@ -512,6 +519,7 @@ fn plan_up_brings_back_the_master_and_its_static_configuration() {
         Action::LoadBonding,
         create_bond("bond0"),
         primary("bond0", "enp3s0"),
+        ipv6("bond0"),
         up("bond0"),
     ];
     want.extend(bond0_static());
@@ -541,6 +549,7 @@ fn plan_up_brings_back_the_master_and_its_static_configuration() {
         (
             vec![
                 Action::CreateBridge { name: i("br0") },
+                ipv6("br0"),
                 up("br0"),
                 addr("br0", "10.1.0.1/24"),
                 route("br0", "10.2.0.0/16 via 10.1.0.254"),

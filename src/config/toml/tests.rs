@@ -40,6 +40,7 @@ fn example_toml_parses() {
     assert_eq!(c.bonds[0].dhcp.hostname.as_deref(), Some("laptop"));
     assert!(!c.bonds[0].dhcp.dns);
     assert!(c.bonds[0].auto_supplicant.is_some());
+    assert_eq!(c.bonds[0].ipv6, Ipv6Mode::Stable);
     assert_eq!(c.bonds[1].kind, Kind::Bridge);
 }
 
@@ -118,6 +119,20 @@ fn defaults_when_sections_are_missing() {
         "the lease's DNS is handed to the system unless turned off"
     );
     assert!(b.addresses.is_empty() && b.routes.is_empty());
+    assert_eq!(b.ipv6, Ipv6Mode::Stable, "one IPv6 address across failover");
+}
+
+#[test]
+fn ipv6_modes_parse() {
+    for (v, want) in [
+        ("stable", Ipv6Mode::Stable),
+        ("kernel", Ipv6Mode::Kernel),
+        ("off", Ipv6Mode::Off),
+    ] {
+        let text =
+            format!("[[bond]]\nname = \"bond0\"\nipv6 = \"{v}\"\n[[bond.slave]]\nany = true\n");
+        assert_eq!(toml(&text).unwrap().bonds[0].ipv6, want, "{v}");
+    }
 }
 
 /// Each invalid input, with the position (line:column) and message expected.
@@ -132,6 +147,7 @@ fn invalid_toml_reports_line_and_column() {
         (format!("{B}\"a\\u001b{}\" = 1\n{S}", "x".repeat(60)), "3:1: unknown field `a\\x1bxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...`"),
         (format!("{B}{S}colour = \"red\"\n"), "5:1: unknown field `colour`"),
         (format!("{B}kind = \"brige\"\n{S}"), "3:8: unknown variant `brige`"),
+        (format!("{B}ipv6 = \"eui64\"\n{S}"), "3:8: unknown variant `eui64`, expected one of `stable`, `kernel`, `off`"),
         (format!("{B}{S}[bond.options]\nmiimon = -5\n"), "6:10: invalid value"),
         (format!("{B}{S}[bond.options]\nfail_over_mac = 1\n"), "6:1: unknown field `fail_over_mac`"),
         (format!("{B}{S}[bond.dhcp]\nclient = \"pump\"\n"), "6:10: unknown variant `pump`"),
