@@ -5,7 +5,7 @@
 use anyhow::{bail, Result};
 
 use crate::config::Config;
-use crate::kernel::{self, Kernel};
+use crate::kernel::{self, Kernel, RfkillDev};
 use crate::net::ifname::{shown, IfName};
 use crate::plan::{self, Event, MasterState, Observed, Plan};
 use crate::{apply, lock, state};
@@ -29,12 +29,16 @@ pub fn observe(event: &Event, cfg: &Config, k: &mut Kernel) -> Result<Observed> 
         }),
         (None, _) => None,
     };
+    let radio = link
+        .as_ref()
+        .and_then(|_| kernel::radio_rfkill(iface.as_str()));
     let mut obs = Observed {
         iface: link,
         facts,
         master: None,
         recorded_bond: state::recorded_bond(iface.as_str()),
         bonding_loaded: kernel::bonding_loaded(),
+        radio,
     };
     if let Some(bond) = plan::bond_of(event, cfg, &obs) {
         obs.master = master_state(k, bond.name.as_str())?;
@@ -128,6 +132,39 @@ pub fn udev(action: &str, iface: &str) -> Result<()> {
         Err(e) => return Err(e),
     };
     handle(&event, &cfg, false).map(|_| ())
+}
+
+/// `hotbond-udev` for an rfkill switch (udev's SUBSYSTEM=rfkill, DEVPATH ending in
+/// `rfkillN`): on `change` a radio was switched off or on, and each Wi-Fi interface it
+/// switches is handled as [`Event::RadioChanged`]. All are tried; the first failure is
+/// returned.
+pub fn udev_rfkill(action: &str, devpath: &str) -> Result<()> {
+    if action != "change" {
+        crate::debug!(
+            "{}: udev {} of an rfkill switch ignored",
+            shown(devpath),
+            shown(action)
+        );
+        return Ok(());
+    }
+    let dev: RfkillDev = devpath.rsplit('/').next().unwrap_or(devpath).parse()?;
+    let ifaces: Vec<IfName> = kernel::rfkill_ifaces(dev)
+        .iter()
+        .filter_map(|s| kernel_name(s))
+        .collect();
+    if ifaces.is_empty() {
+        crate::debug!("{dev}: switches no network interface present");
+        return Ok(());
+    }
+    let cfg = Config::load()?;
+    let mut first = None;
+    for i in ifaces {
+        if let Err(e) = handle(&Event::RadioChanged(i.clone()), &cfg, false) {
+            crate::warn!("{dev}: {i}: {e:#}");
+            first.get_or_insert(e);
+        }
+    }
+    first.map_or(Ok(()), Err)
 }
 
 /// `hotbond-wpa IFNAME EVENT`: the wpa_cli action script.

@@ -6,7 +6,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::config::{Bond, Config, Kind};
-use crate::kernel::{self, BondMode, FailOverMac, Kernel, OperState};
+use crate::kernel::{self, BondMode, FailOverMac, Kernel, OperState, Rfkill};
 use crate::state::{self, BondRecord};
 use crate::supplicant;
 
@@ -19,6 +19,15 @@ pub struct SlaveStatus {
     pub mac: Option<String>,
     /// wpa_supplicant's `wpa_state`, when one runs on this slave.
     pub supplicant: Option<String>,
+    /// The rfkill switches of its radio (None: no radio, or no switch).
+    pub radio: Option<Rfkill>,
+}
+
+/// A NIC of the bond, present, that cannot join because its radio is switched off.
+#[derive(Debug, Serialize)]
+pub struct BlockedNic {
+    pub name: String,
+    pub radio: Rfkill,
 }
 
 #[derive(Debug, Serialize)]
@@ -82,6 +91,8 @@ pub struct BondStatus {
     pub oper: Option<OperState>,
     pub addresses: Vec<String>,
     pub slaves: Vec<SlaveStatus>,
+    /// NICs of this bond that are present but not slaves, their radio switched off.
+    pub blocked: Vec<BlockedNic>,
     pub dhcp: Option<DhcpStatus>,
     pub settled: bool,
     pub settle: Option<BondRecord>,
@@ -105,6 +116,10 @@ pub fn bond_status(k: &mut Kernel, cfg: &Config, bond: &Bond) -> Result<BondStat
     let active = is_bond.then(|| kernel::bond_active_slave(name)).flatten();
     let slaves = match link {
         Some(_) => slaves_status(k, cfg, bond, active.as_deref())?,
+        None => Vec::new(),
+    };
+    let blocked = match link {
+        Some(_) => blocked_nics(k, cfg, bond, &slaves)?,
         None => Vec::new(),
     };
     let mac = link.as_ref().and_then(|l| l.mac).map(|m| m.to_string());
@@ -138,10 +153,38 @@ pub fn bond_status(k: &mut Kernel, cfg: &Config, bond: &Bond) -> Result<BondStat
         mac,
         addresses,
         slaves,
+        blocked,
         dhcp,
         settled,
         settle,
     })
+}
+
+/// Wi-Fi NICs present that the configuration puts in `bond`, not enslaved, radio off.
+fn blocked_nics(
+    k: &mut Kernel,
+    cfg: &Config,
+    bond: &Bond,
+    slaves: &[SlaveStatus],
+) -> Result<Vec<BlockedNic>> {
+    let mut out = Vec::new();
+    for l in k.links()? {
+        if slaves.iter().any(|s| s.name == l.name) {
+            continue;
+        }
+        let facts = kernel::device_facts(&l.name, l.mac);
+        let ours = cfg
+            .bond_for(&facts)
+            .is_some_and(|(b, _)| b.name == bond.name);
+        match kernel::radio_rfkill(&l.name) {
+            Some(radio) if ours && radio.blocked() => out.push(BlockedNic {
+                name: l.name,
+                radio,
+            }),
+            _ => {}
+        }
+    }
+    Ok(out)
 }
 
 /// The master's slaves (a bond) or ports (a bridge) as they are now.
@@ -171,6 +214,7 @@ fn slaves_status(
             carrier: l.carrier,
             mac: l.mac.map(|m| m.to_string()),
             supplicant: sup,
+            radio: kernel::radio_rfkill(&s),
             name: s,
         });
     }
@@ -204,20 +248,7 @@ pub fn render(s: &BondStatus) -> String {
         return o;
     }
     render_master(&mut o, s);
-    for sl in &s.slaves {
-        let _ = writeln!(
-            o,
-            "  {} {:<10} {:<8} MAC {}{}",
-            if sl.active { "*" } else { " " },
-            sl.name,
-            sl.oper,
-            sl.mac.as_deref().unwrap_or("-"),
-            sl.supplicant
-                .as_deref()
-                .map(|w| format!("  wpa: {w}"))
-                .unwrap_or_default()
-        );
-    }
+    render_slaves(&mut o, s);
     render_dhcp(&mut o, s.dhcp.as_ref());
     let _ = writeln!(
         o,
@@ -229,6 +260,33 @@ pub fn render(s: &BondStatus) -> String {
             .unwrap_or_default()
     );
     o
+}
+
+/// One line per slave (`*` the active one), then the NICs kept out by their radio switch.
+fn render_slaves(o: &mut String, s: &BondStatus) {
+    for sl in &s.slaves {
+        let radio = sl.radio.filter(Rfkill::blocked);
+        let _ = writeln!(
+            o,
+            "  {} {:<10} {:<8} MAC {}{}{}",
+            if sl.active { "*" } else { " " },
+            sl.name,
+            sl.oper,
+            sl.mac.as_deref().unwrap_or("-"),
+            sl.supplicant
+                .as_deref()
+                .map(|w| format!("  wpa: {w}"))
+                .unwrap_or_default(),
+            radio.map(|r| format!("  radio {r}")).unwrap_or_default()
+        );
+    }
+    for b in &s.blocked {
+        let _ = writeln!(
+            o,
+            "    {:<10} radio {}: joins once switched on",
+            b.name, b.radio
+        );
+    }
 }
 
 /// The master's own lines: kind, mode, MAC, state; slaves and primary; addresses.
@@ -328,7 +386,9 @@ mod tests {
                 carrier: true,
                 mac: Some("02:00:00:00:06:00".into()),
                 supplicant: Some("COMPLETED".into()),
+                radio: Some(Rfkill::default()),
             }],
+            blocked: Vec::new(),
             dhcp: Some(DhcpStatus {
                 client: "dhclient".into(),
                 running: true,
@@ -360,6 +420,74 @@ mod tests {
         assert!(out.contains("settled: no"), "{out}");
         assert!(
             out.contains("lease: RENEWING 192.0.2.127/24 from 192.0.2.1 for MAC 02:00:00:00:01:00, expires in 100 s"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn render_says_which_radio_is_switched_off() {
+        let off = Rfkill {
+            soft: true,
+            hard: false,
+        };
+        let s = BondStatus {
+            bond: "bond0".into(),
+            kind: Kind::Bond,
+            exists: true,
+            mode: Some(BondMode::ActiveBackup),
+            fail_over_mac: Some(FailOverMac::Active),
+            primary: Some("eth1".into()),
+            configured_primary: Some("eth1".into()),
+            active_slave: Some("eth1".into()),
+            mac: Some("02:ee:00:00:00:01".into()),
+            oper: Some(OperState::Up),
+            addresses: Vec::new(),
+            slaves: vec![
+                SlaveStatus {
+                    name: "eth1".into(),
+                    active: true,
+                    oper: OperState::Up,
+                    carrier: true,
+                    mac: Some("02:ee:00:00:00:01".into()),
+                    supplicant: None,
+                    radio: None,
+                },
+                SlaveStatus {
+                    name: "wlan0".into(),
+                    active: false,
+                    oper: OperState::Down,
+                    carrier: false,
+                    mac: Some("02:00:00:00:01:00".into()),
+                    supplicant: Some("INTERFACE_DISABLED".into()),
+                    radio: Some(off),
+                },
+            ],
+            blocked: vec![BlockedNic {
+                name: "wlan1".into(),
+                radio: Rfkill {
+                    soft: false,
+                    hard: true,
+                },
+            }],
+            dhcp: None,
+            settled: true,
+            settle: None,
+        };
+        let out = render(&s);
+        let line = |name: &str| {
+            out.lines()
+                .find(|l| l.split_whitespace().any(|w| w == name))
+                .unwrap_or_default()
+                .to_string()
+        };
+        assert!(
+            line("wlan0").ends_with("radio blocked by rfkill (soft)"),
+            "{out}"
+        );
+        assert!(!line("eth1").contains("radio"), "{out}");
+        assert!(
+            line("wlan1")
+                .ends_with("radio blocked by rfkill (hard switch): joins once switched on"),
             "{out}"
         );
     }

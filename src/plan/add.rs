@@ -144,7 +144,17 @@ pub fn plan(event: &Event, cfg: &Config, obs: &Observed) -> Plan {
             ensure_job: Some(Job::Settle(bname.clone())),
             actions: Vec::new(),
         },
-        Event::Add(_) | Event::Connected(_) => join(event, bond, obs),
+        // Switched off: the kernel set the NIC down, the bond fails over by itself, and the
+        // supplicant waits; nothing is taken down, so switching on finds it all in place.
+        Event::RadioChanged(_) if obs.radio_blocked() => Plan {
+            reason: format!(
+                "{iface}: radio {}: left as it is until it is switched on",
+                obs.radio.unwrap_or_default()
+            ),
+            ensure_job: obs.master.as_ref().map(|_| Job::Settle(bname.clone())),
+            actions: Vec::new(),
+        },
+        Event::Add(_) | Event::Connected(_) | Event::RadioChanged(_) => join(event, bond, obs),
     }
 }
 
@@ -189,6 +199,18 @@ fn join(event: &Event, bond: &Bond, obs: &Observed) -> Plan {
         ));
     };
     let mut actions = ensure_master(bond, obs);
+    // A NIC whose radio is off cannot go up, so neither be enslaved: it joins when the radio
+    // is switched on (its rfkill change event).
+    if obs.radio_blocked() {
+        return Plan {
+            reason: format!(
+                "{iface}: radio {}: joins {bname} once it is switched on",
+                obs.radio.unwrap_or_default()
+            ),
+            ensure_job: Some(Job::Settle(bname.clone())),
+            actions,
+        };
+    }
     let master_index = obs.master.as_ref().map(|m| m.link.index);
     let enslaved_here = master_index.is_some() && link.master == master_index;
     if link.master.is_some() && !enslaved_here {
@@ -210,18 +232,21 @@ fn join(event: &Event, bond: &Bond, obs: &Observed) -> Plan {
         iface: iface.clone(),
         bond: bname.clone(),
     });
-    // CONNECTED comes from a running supplicant: never a second one.
+    // CONNECTED comes from a running supplicant: never a second one. A radio switched on
+    // may have come without one (plugged while switched off).
     let wants_supplicant = obs
         .facts
         .as_ref()
         .is_some_and(|f| bond.supplicant_for(f).is_some());
-    if matches!(event, Event::Add(_)) && wants_supplicant {
+    if matches!(event, Event::Add(_) | Event::RadioChanged(_)) && wants_supplicant {
         actions.push(Action::StartSupplicant {
             iface: iface.clone(),
         });
     }
     let reason = if matches!(event, Event::Connected(_)) {
         format!("{iface} authorised: make sure it is a slave of {bname}")
+    } else if matches!(event, Event::RadioChanged(_)) {
+        format!("{iface}: radio switched on: make sure it is up in {bname}")
     } else if enslaved_here {
         format!("{iface} is already a slave of {bname}")
     } else {

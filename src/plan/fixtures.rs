@@ -126,6 +126,7 @@ pub fn present(
         master,
         recorded_bond: None,
         bonding_loaded,
+        radio: None,
     }
 }
 

@@ -7,7 +7,7 @@
 use std::fmt;
 
 use crate::config::Bond;
-use crate::kernel::{BondMode, FailOverMac, Link};
+use crate::kernel::{BondMode, FailOverMac, Link, Rfkill};
 use crate::net::IfName;
 use crate::net::{BondOptions, DeviceFacts, IpNet, Ipv6Mode, Route};
 use crate::service::Job;
@@ -20,6 +20,8 @@ mod fixtures;
 mod tests;
 #[cfg(test)]
 mod tests_ipv6;
+#[cfg(test)]
+mod tests_radio;
 
 pub use add::{bond_of, plan, plan_up};
 pub use down::plan_down;
@@ -35,6 +37,9 @@ pub enum Event {
     Connected(IfName),
     /// wpa_supplicant lost the link (`wpa_cli -a` DISCONNECTED).
     Disconnected(IfName),
+    /// udev `change` of an rfkill switch of this interface's radio: blocked or unblocked
+    /// (the switch's state is observed, not taken from the event).
+    RadioChanged(IfName),
 }
 
 impl fmt::Display for Event {
@@ -44,6 +49,7 @@ impl fmt::Display for Event {
             Event::Remove(i) => write!(f, "remove {i}"),
             Event::Connected(i) => write!(f, "{i} CONNECTED"),
             Event::Disconnected(i) => write!(f, "{i} DISCONNECTED"),
+            Event::RadioChanged(i) => write!(f, "rfkill change of {i}"),
         }
     }
 }
@@ -51,7 +57,11 @@ impl fmt::Display for Event {
 impl Event {
     pub fn iface(&self) -> &IfName {
         match self {
-            Event::Add(i) | Event::Remove(i) | Event::Connected(i) | Event::Disconnected(i) => i,
+            Event::Add(i)
+            | Event::Remove(i)
+            | Event::Connected(i)
+            | Event::Disconnected(i)
+            | Event::RadioChanged(i) => i,
         }
     }
 }
@@ -80,6 +90,15 @@ pub struct Observed {
     /// Which bond the interface was enslaved to by a previous hook (for `remove`).
     pub recorded_bond: Option<String>,
     pub bonding_loaded: bool,
+    /// The rfkill switches of the interface's radio; None for one without (wired NICs).
+    pub radio: Option<Rfkill>,
+}
+
+impl Observed {
+    /// The interface's radio is switched off: it cannot go up, nor be enslaved.
+    pub fn radio_blocked(&self) -> bool {
+        self.radio.is_some_and(|r| r.blocked())
+    }
 }
 
 /// How a job is stopped: hooks must return at once; `hotbond down` waits until it is gone
