@@ -131,10 +131,10 @@ impl Default for Dhcp {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DhcpClient {
-    /// Use whichever supported client is installed.
-    #[default]
+    /// The built-in client: nothing to install, and it keeps the address across failover.
     Auto,
     /// hotbond's own client, inside the bond's job.
+    #[default]
     Builtin,
     Dhclient,
     Dhcpcd,

@@ -1,6 +1,7 @@
 //! DHCP on the bond. The bond's job drives whatever speaks DHCP for it through one
 //! interface, [`supervise::Supervisor`]: start, keep, re-acquire after a MAC change without a
-//! release, stop. Today that is an external client run in the foreground as the bond job's
+//! release, stop. By default that is the built-in client inside the job ([`inproc`] over
+//! [`builtin`]); otherwise an external client run in the foreground as the bond job's
 //! child ([`external`]), one module per program behind the [`Client`] trait, which says three
 //! things of it: how to start it with a stable client identifier and no start-up delay, how
 //! to stop it for a restart with a new MAC without unconfiguring the address, and how to
@@ -78,8 +79,14 @@ fn is_executable(p: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// The external client the configuration names, or the first one installed; None when no
-/// program runs for the bond (`none`, or the built-in client inside the job).
+/// Whether the bond's job runs the built-in client (`builtin`, and `auto`, which prefers it:
+/// it is always there).
+pub fn runs_builtin(kind: &DhcpClient) -> bool {
+    matches!(kind, DhcpClient::Builtin | DhcpClient::Auto)
+}
+
+/// The external client the configuration names; None when no program runs for the bond
+/// (`none`, or the built-in client inside the job).
 pub fn client_for(kind: &DhcpClient) -> Result<Option<Box<dyn Client>>> {
     let by_name = client_by_name;
     let installed = |n: &str| match n {
@@ -87,15 +94,7 @@ pub fn client_for(kind: &DhcpClient) -> Result<Option<Box<dyn Client>>> {
         _ => find_program(n).is_some(),
     };
     match kind {
-        DhcpClient::None | DhcpClient::Builtin => Ok(None),
-        DhcpClient::Auto => {
-            for n in ["dhclient", "dhcpcd", "udhcpc"] {
-                if installed(n) {
-                    return Ok(by_name(n));
-                }
-            }
-            bail!("no DHCP client found (install dhclient, dhcpcd or udhcpc, or set dhcp.client = \"none\")")
-        }
+        DhcpClient::None | DhcpClient::Builtin | DhcpClient::Auto => Ok(None),
         DhcpClient::Dhclient => named(by_name("dhclient"), installed("dhclient"), "dhclient"),
         DhcpClient::Dhcpcd => named(by_name("dhcpcd"), installed("dhcpcd"), "dhcpcd"),
         DhcpClient::Udhcpc => named(by_name("udhcpc"), installed("udhcpc"), "udhcpc"),

@@ -11,7 +11,7 @@ use anyhow::Result;
 
 use super::external::{self, External};
 use super::inproc::{self, Inproc};
-use crate::config::{Bond, DhcpClient};
+use crate::config::Bond;
 use crate::kernel::Kernel;
 use crate::net::Mac;
 use crate::state;
@@ -103,7 +103,7 @@ pub trait Supervisor {
 /// this bond left running: there must be one client, and it is this job's.
 pub fn start(bond: &Bond) -> Result<Box<dyn Supervisor>> {
     external::stop_stray_client(bond.name.as_str());
-    if bond.dhcp.client == DhcpClient::Builtin {
+    if super::runs_builtin(&bond.dhcp.client) {
         return Ok(Box::new(Inproc::new(bond)?));
     }
     Ok(match External::new(bond)? {
@@ -137,7 +137,7 @@ pub fn release(bond: &Bond) -> Result<()> {
     let recorded = state::read_dhcp(bond.name.as_str()).map(|r| r.client);
     match recorded {
         Some(c) if c == inproc::NAME => inproc::release(bond),
-        None if bond.dhcp.client == DhcpClient::Builtin => inproc::release(bond),
+        None if super::runs_builtin(&bond.dhcp.client) => inproc::release(bond),
         _ => external::release(bond),
     }
 }

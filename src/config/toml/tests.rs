@@ -112,7 +112,7 @@ fn defaults_when_sections_are_missing() {
         }
     );
     assert_eq!(b.dhcp, Dhcp::default());
-    assert_eq!(b.dhcp.client, DhcpClient::Auto);
+    assert_eq!(b.dhcp.client, DhcpClient::Builtin);
     assert_eq!(b.dhcp.client_id, ClientId::Duid);
     assert!(
         b.dhcp.dns,
