@@ -240,3 +240,44 @@ fn builtin_lease_survives_sigkill_and_is_released_by_down() {
     );
     assert!(w.job().is_none());
 }
+
+#[test]
+fn builtin_keeps_the_address_across_a_mac_change_and_a_new_master() {
+    let Some(w) = world() else { return };
+    // The stable client identifier: the server knows the host whatever the MAC.
+    w.cli
+        .write_config(&CONFIG.replace("client_id = \"mac\"", "client_id = \"duid\""));
+    w.cli.udev("add", "hbv0").assert_ok();
+    let (addr, _) = w.wait_lease();
+    let mac_leased = |mac: &str| {
+        fs::read_to_string(w.leases_file())
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.contains(mac) && l.contains(&format!(" {addr} ")))
+    };
+    // A failover, as the bridge can show it: the master's MAC changes. The job asks again
+    // from the new MAC for the same address, without a DISCOVER and without a release.
+    w.cli
+        .ip(&["link", "set", "br0", "address", "02:78:00:00:00:02"]);
+    assert!(
+        wait_for(WAIT, || mac_leased("02:78:00:00:00:02")),
+        "the lease did not move to the new MAC: {}\n{}",
+        fs::read_to_string(w.leases_file()).unwrap_or_default(),
+        w.server_log()
+    );
+    assert_eq!(w.leased().map(|l| l.0), Some(addr.clone()));
+    assert_eq!(w.server_log().matches("DHCPDISCOVER").count(), 1);
+    assert!(!w.server_log().contains("DHCPRELEASE"));
+
+    // The master deleted and made again: a new interface, the same address asked for.
+    w.cli.ip(&["link", "del", "br0"]);
+    w.cli.udev("add", "hbv0").assert_ok();
+    let (again, _) = w.wait_lease();
+    assert_eq!(again, addr);
+    assert_eq!(
+        w.server_log().matches("DHCPDISCOVER").count(),
+        1,
+        "{}",
+        w.server_log()
+    );
+}
