@@ -356,6 +356,8 @@ pub fn release(bond: &Bond) -> Result<()> {
     let job = Job::Settle(bond.name.clone());
     let Some(pid) = service::signal_job(&job, Signal::SIGTERM)? else {
         crate::info!("{}: no job holds a lease, nothing to release", bond.name);
+        // Taken down all the same: the next start asks afresh.
+        store::forget(bond.name.as_str());
         return Ok(());
     };
     crate::info!("{}: releasing the DHCP lease ({pid})", bond.name);
