@@ -14,9 +14,12 @@ IP=$(lease_ip)
 
 step "plug Wi-Fi wlan0 with its radio switched off"
 # Hold udev's queue so that the radio is switched off before hotbond hears of the NIC, as
-# when it is plugged in airplane mode.
+# when it is plugged in airplane mode; and keep systemd-rfkill from restoring the state it
+# saved for this radio in an earlier scenario (switched on) when it hears of the new switch.
+RFK_UNITS=(systemd-rfkill.socket systemd-rfkill.service)
+systemctl mask --runtime --now "${RFK_UNITS[@]}" >/dev/null 2>&1 || true
 udevadm control --stop-exec-queue
-trap 'udevadm control --start-exec-queue' EXIT
+trap 'udevadm control --start-exec-queue; systemctl unmask --runtime "${RFK_UNITS[@]}" >/dev/null 2>&1; systemctl start systemd-rfkill.socket' EXIT
 vm-hwsim new vm-wlan0 >/dev/null
 vm_wait 10 sh -c 'ls -d /sys/class/ieee80211/vm-wlan0/rfkill*' || fail "radio vm-wlan0 has no rfkill switch"
 RF=$(ls -d /sys/class/ieee80211/vm-wlan0/rfkill* | head -1)

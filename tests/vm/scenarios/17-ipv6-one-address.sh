@@ -13,11 +13,11 @@ v6_globals() {
     | awk -v p="${RA_PREFIX%%::*}:" 'index($4, p) == 1 { print $4 ($0 ~ /tentative/ ? " tentative" : "") }'
 }
 one_v6() { [ "$(v6_globals | wc -l)" = 1 ] && ! v6_globals | grep -q tentative; }
-# the valid lifetime of that address: back up at every router advertisement the bond hears
-v6_lft() { ip -6 -o addr show dev bond0 scope global | sed -n 's/.* valid_lft \([0-9]*\)sec.*/\1/p' | head -1; }
-lft_rose_above() { local l; l=$(v6_lft); [ -n "$l" ] && [ "$l" -gt "$1" ]; }
-# wait until bond0 heard a router advertisement after now (its address' lifetime renewed)
-wait_for_ra() { local l; l=$(v6_lft); wait_for "bond0 heard a router advertisement $1" 30 lft_rose_above "${l:-0}"; }
+# router advertisements the LAN sent (dnsmasq logs each one)
+ra_count() { grep -c 'RTR-ADVERT' "$DHCP_LOG" || true; }
+ra_count_above() { [ "$(ra_count)" -gt "$1" ]; }
+# wait until the LAN sent two more: the bond heard at least one whole one after now
+wait_for_ra() { local n; n=$(ra_count); wait_for "the LAN sent two router advertisements $1" 60 ra_count_above $(( n + 1 )); }
 
 vm-dhcp-server ra
 step "wired and Wi-Fi; the LAN advertises $RA_PREFIX"
