@@ -196,10 +196,11 @@ def settle_info(impl, fig, n, evs, t_ready, mac):
     for t, w in evs:
         if w[0] == "hotbond" and w[1] == "bond0.dhcp.json" and kv(w).get("mac") == mac:
             try:
-                t_exec = int(kv(w)["updated_unix_ms"]) / 1000.0
+                t_exec = int(kv(w)["updated_unix_ms"]) / 1000.0 or None  # 0: not started yet
             except (KeyError, ValueError):
                 pass
-            break
+            if t_exec:
+                break
     out(impl, fig + ".exec_ms", n, ms(t_ready, t_exec) if t_ready else None)
 
 

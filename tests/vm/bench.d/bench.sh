@@ -341,7 +341,7 @@ dc_has_lease() { ip -4 -o addr show dev dc0 | grep -q ' 192\.0\.2\.1[0-9][0-9]/'
 dc_run() {  # CLIENT VARIANT N CMD... : one start, measured by the recorder
   local c=$1 v=$2 n=$3 pid t; shift 3
   dc_clean
-  rm -f $B/dc-exec /run/hotbond/dc0.dhcp.json
+  rm -f $B/dc-exec /run/hotbond/dhcp/dc0.json /run/hotbond/dc0.dhcp.json
   mark "begin:dhcp:$c.$v:$n"
   if [ "$v" = after ]; then
     setsid "$@" > $B/dc-$c-$v-$n.log 2>&1 &
@@ -352,7 +352,9 @@ dc_run() {  # CLIENT VARIANT N CMD... : one start, measured by the recorder
   wait_until 30 dc_has_lease || note "dhcp $c $v $n: no address within 30 s ($(tail -2 $B/dc-$c-$v-$n.log | xargs))"
   sleep 0.3
   if [ "$v" = after ]; then
-    t=$(sed -n 's/.*"updated_unix_ms": *\([0-9]*\).*/\1/p' /run/hotbond/dc0.dhcp.json 2>/dev/null)
+    # (the job's DHCP record: /run/hotbond/dhcp/dc0.json; dc0.dhcp.json in older versions)
+    t=$(sed -n 's/.*"updated_unix_ms": *\([0-9]*\).*/\1/p' /run/hotbond/dhcp/dc0.json \
+      /run/hotbond/dc0.dhcp.json 2>/dev/null | head -1)
   else  # seconds.microseconds -> milliseconds
     t=$(cat $B/dc-exec 2>/dev/null); t=${t/./}; t=${t:0:13}
   fi

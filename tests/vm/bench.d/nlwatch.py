@@ -201,7 +201,9 @@ def poll_leases():
 
 # --- hotbond's records (the documented state files; polled like the leases file) ----------------
 import re
-HB_FILES = ["/run/hotbond/bond0.json", "/run/hotbond/bond0.dhcp.json"]
+# (the DHCP record is /run/hotbond/dhcp/BOND.json now, BOND.dhcp.json in older versions; both
+# are logged as bond0.dhcp.json)
+HB_FILES = ["/run/hotbond/bond0.json", "/run/hotbond/dhcp/bond0.json", "/run/hotbond/bond0.dhcp.json"]
 HB_KEYS = ("settled", "active_slave", "mac", "dhcp_action", "settle_overhead_ms", "client",
            "updated_unix_ms")
 hb_mtime = {}
@@ -227,7 +229,8 @@ def poll_hotbond():
             m = re.search(r'"%s"\s*:\s*("([^"]*)"|[^,}\s]+)' % k, text)
             if m:
                 kv.append("%s=%s" % (k, m.group(2) if m.group(2) is not None else m.group(1)))
-        emit(min(time.time(), st.st_mtime_ns / 1e9), "hotbond %s %s" % (os.path.basename(path), " ".join(kv)))
+        name = "bond0.dhcp.json" if "dhcp" in path else os.path.basename(path)
+        emit(min(time.time(), st.st_mtime_ns / 1e9), "hotbond %s %s" % (name, " ".join(kv)))
 
 
 # --- the 10/s ping (raw ICMP; the kernel picks the source address per packet) ------------------
