@@ -85,8 +85,11 @@ impl External {
             .with_context(|| format!("cannot start {program}"))?;
         let pid = child.id() as i32;
         let pidfd = PidFd::open(pid);
-        // spawn() returns once the exec is done: this is the client's own start and program.
+        // The start time is the fork's. The executable is the program started, resolved as
+        // /proc/PID/exe shows it: read from /proc this early it can still name the job itself
+        // (seen with dhclient in the VM), and `down` would then not recognise its client.
         let id = Identity::of(pid);
+        let exe = std::fs::canonicalize(program).ok();
         let running = Running {
             child,
             pidfd,
@@ -100,7 +103,7 @@ impl External {
                 mac: on.mac.to_string(),
                 pid: Some(pid),
                 start_time: id.as_ref().map(|i| i.start_time),
-                exe: id.map(|i| i.exe),
+                exe: exe.or(id.map(|i| i.exe)),
                 updated_unix_ms: state::now_ms(),
                 builtin: None,
             },
