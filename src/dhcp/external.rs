@@ -85,11 +85,7 @@ impl External {
             .with_context(|| format!("cannot start {program}"))?;
         let pid = child.id() as i32;
         let pidfd = PidFd::open(pid);
-        // The start time is the fork's. The executable is the program started, resolved as
-        // /proc/PID/exe shows it: read from /proc this early it can still name the job itself
-        // (seen with dhclient in the VM), and `down` would then not recognise its client.
-        let id = Identity::of(pid);
-        let exe = std::fs::canonicalize(program).ok();
+        let id = exec_identity(pid);
         let running = Running {
             child,
             pidfd,
@@ -103,7 +99,7 @@ impl External {
                 mac: on.mac.to_string(),
                 pid: Some(pid),
                 start_time: id.as_ref().map(|i| i.start_time),
-                exe: exe.or(id.map(|i| i.exe)),
+                exe: id.map(|i| i.exe),
                 updated_unix_ms: state::now_ms(),
                 builtin: None,
             },
@@ -265,6 +261,23 @@ pub fn release(bond: &Bond) -> Result<()> {
         crate::warn!("{e:#}");
     }
     released
+}
+
+/// The child's identity once it runs its own program. Read from /proc right after spawn,
+/// its executable could still be the job's (seen with dhclient in the VM), and `down` would
+/// then not recognise the client; a script's is its interpreter, which is what /proc shows
+/// later too. Waits at most 200 ms for the exec to show.
+fn exec_identity(pid: i32) -> Option<Identity> {
+    let own = Identity::own().map(|i| i.exe);
+    let deadline = Instant::now() + Duration::from_millis(200);
+    loop {
+        let id = Identity::of(pid);
+        let pending = id.as_ref().is_some_and(|i| Some(&i.exe) == own.as_ref());
+        if !pending || Instant::now() >= deadline {
+            return id;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
 
 fn release_lease(bond: &Bond) -> Result<()> {
