@@ -2,12 +2,14 @@
 //! client was started with. Written atomically (rename), read by `hotbond status`.
 
 use std::fs;
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+use crate::dhcp::builtin::State;
 use crate::process::Identity;
 use crate::{paths, statefs};
 
@@ -51,13 +53,12 @@ pub struct DhcpRecord {
 }
 
 /// Where the built-in client stands, for `hotbond status`; times in ms since the epoch.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BuiltinRecord {
-    /// RFC 2131's name of the state: "BOUND", "RENEWING", "REBOOTING", ...
-    pub state: String,
+    pub state: State,
     /// The address configured from the lease, with its prefix length.
     pub address: Option<String>,
-    pub server: Option<String>,
+    pub server: Option<Ipv4Addr>,
     /// The bond's MAC the lease was granted to.
     pub lease_mac: Option<String>,
     pub expires_unix_ms: Option<u64>,

@@ -1,11 +1,13 @@
 //! `hotbond status`: what a person needs to see at a glance, and the same as JSON.
 
 use std::fmt::Write as _;
+use std::net::Ipv4Addr;
 
 use anyhow::Result;
 use serde::Serialize;
 
 use crate::config::{Bond, Config, Kind};
+use crate::dhcp::builtin::State;
 use crate::kernel::{self, BondMode, FailOverMac, Kernel, OperState, Rfkill};
 use crate::state::{self, BondRecord};
 use crate::supplicant;
@@ -47,10 +49,10 @@ pub struct DhcpStatus {
 /// Where the built-in client stands; times left in seconds from now.
 #[derive(Debug, Serialize)]
 pub struct BuiltinStatus {
-    /// "BOUND", "RENEWING", "REBINDING", "REBOOTING", "SELECTING", ...
-    pub state: String,
+    /// RFC 2131's name: "BOUND", "RENEWING", "REBINDING", "REBOOTING", "SELECTING", ...
+    pub state: State,
     pub address: Option<String>,
-    pub server: Option<String>,
+    pub server: Option<Ipv4Addr>,
     /// The MAC the lease was granted to.
     pub lease_mac: Option<String>,
     pub lease_left_s: Option<u64>,
@@ -352,7 +354,7 @@ fn render_dhcp(o: &mut String, d: Option<&DhcpStatus>) {
             "  lease: {} {} from {} for MAC {}, expires in {}, T1 in {}, T2 in {}",
             b.state,
             b.address.as_deref().unwrap_or("(none)"),
-            b.server.as_deref().unwrap_or("-"),
+            b.server.map_or_else(|| "-".to_string(), |s| s.to_string()),
             b.lease_mac.as_deref().unwrap_or("-"),
             secs(b.lease_left_s),
             secs(b.t1_left_s),
@@ -396,9 +398,9 @@ mod tests {
                 started_with_mac: "02:00:00:00:01:00".into(),
                 mac_current: false,
                 builtin: Some(BuiltinStatus {
-                    state: "RENEWING".into(),
+                    state: State::Renewing,
                     address: Some("192.0.2.127/24".into()),
-                    server: Some("192.0.2.1".into()),
+                    server: Some(Ipv4Addr::new(192, 0, 2, 1)),
                     lease_mac: Some("02:00:00:00:01:00".into()),
                     lease_left_s: Some(100),
                     t1_left_s: Some(0),

@@ -7,6 +7,7 @@
 //! address, never releases, and asks for the same address again from the new MAC in one
 //! round trip (INIT-REBOOT), so connections survive.
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -54,8 +55,9 @@ impl Config {
     }
 }
 
-/// RFC 2131 figure 5's states.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// RFC 2131 figure 5's states; recorded (and shown by `hotbond status --json`) by their RFC names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING-KEBAB-CASE")]
 pub enum State {
     Init,
     Selecting,

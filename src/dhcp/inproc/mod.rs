@@ -308,9 +308,9 @@ fn builtin_record(
     };
     let lease = configured.map(|(l, _)| l);
     BuiltinRecord {
-        state: st.to_string(),
+        state: st,
         address: lease.map(|l| format!("{}/{}", l.address, l.prefix_len)),
-        server: lease.map(|l| l.server.to_string()),
+        server: lease.map(|l| l.server),
         lease_mac: configured.map(|(_, m)| m.clone()),
         expires_unix_ms: lease
             .filter(|l| !l.is_infinite())
