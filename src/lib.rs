@@ -10,6 +10,7 @@ pub mod args;
 pub mod cli;
 pub mod config;
 pub mod dhcp;
+pub mod dispatch;
 pub mod dns;
 pub mod hooks;
 pub mod kernel;

@@ -16,6 +16,14 @@ pub fn state_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/var/lib/hotbond"))
 }
 
+/// The administrator's event hooks (see [`crate::dispatch`]): `/etc/hotbond/hooks.d`, or
+/// `HOTBOND_HOOKS_DIR`.
+pub fn hooks_dir() -> PathBuf {
+    std::env::var_os("HOTBOND_HOOKS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/etc/hotbond/hooks.d"))
+}
+
 /// The settle job's record of a bond: `/run/hotbond/BOND.json`.
 pub fn bond_state(bond: &str) -> PathBuf {
     run_dir().join(format!("{bond}.json"))

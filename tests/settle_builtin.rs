@@ -281,3 +281,56 @@ fn builtin_keeps_the_address_across_a_mac_change_and_a_new_master() {
         w.server_log()
     );
 }
+
+#[test]
+fn hooks_hear_of_the_lease_in_order_until_down() {
+    let Some(w) = world() else { return };
+    // The stable client identifier: the same address whatever the MAC.
+    w.cli
+        .write_config(&CONFIG.replace("client_id = \"mac\"", "client_id = \"duid\""));
+    let hooks = w.cli.dir.join("hooks.d");
+    fs::create_dir(&hooks).unwrap();
+    fs::set_permissions(&hooks, fs::Permissions::from_mode(0o755)).unwrap();
+    let record = w.cli.dir.join("events");
+    let hook = hooks.join("50-record");
+    fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\necho \"$HOTBOND_EVENT $HOTBOND_BOND $HOTBOND_ADDRESS $HOTBOND_GATEWAY $HOTBOND_DNS\" >> {}\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&hook, fs::Permissions::from_mode(0o755)).unwrap();
+    let lines = || -> Vec<String> {
+        fs::read_to_string(&record)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| l.trim_end().to_string())
+            .collect()
+    };
+
+    w.cli.udev("add", "hbv0").assert_ok();
+    let (addr, _) = w.wait_lease();
+    let leased = format!("lease br0 {addr}/24 10.78.0.1 10.78.0.53");
+    let want = vec!["bond-up br0".to_string(), leased.clone()];
+    assert!(wait_for(WAIT, || lines() == want), "{:?}", lines());
+
+    // The master's MAC changes: the same address, granted again to the new MAC.
+    w.cli
+        .ip(&["link", "set", "br0", "address", "02:78:00:00:00:02"]);
+    let want = [want, vec![leased.clone()]].concat();
+    assert!(wait_for(WAIT, || lines() == want), "{:?}", lines());
+
+    // Down: the lease is lost, then the bond is down; both heard before down returns.
+    w.cli.hotbond(&["down", "br0"]).assert_ok();
+    let want = [
+        want,
+        vec![
+            format!("lease-lost br0 {addr}/24 10.78.0.1 10.78.0.53"),
+            "bond-down br0".to_string(),
+        ],
+    ]
+    .concat();
+    assert_eq!(lines(), want);
+}

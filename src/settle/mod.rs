@@ -22,10 +22,10 @@ use anyhow::{Context, Result};
 use crate::config::{Bond, Config};
 use crate::dhcp::supervise::{self, DhcpAction, Progress, SettledOn, Supervisor};
 use crate::kernel::{Kernel, LinkEvents, Wake};
-use crate::lock;
 use crate::net::IfName;
 use crate::service::{self, Job};
 use crate::state::{self, BondRecord};
+use crate::{dispatch, lock};
 
 pub use machine::{Machine, State, Step};
 pub use readiness::{assess, readiness, Fingerprint, Readiness};
@@ -58,6 +58,8 @@ pub fn run(bond_name: &str) -> Result<()> {
     let mut events = LinkEvents::subscribe()?;
     let mut k = Kernel::open()?;
     let mut dhcp = supervise::start(&bond)?;
+    // After the client: the hooks' thread keeps the signal mask the client set up.
+    dispatch::start(bond_name);
     let mut machine = Machine::new(bond_name, env_ms("HOTBOND_SETTLE_DEBOUNCE_MS", 20));
     // The first look checks the static configuration too, as if all of it had gone.
     let mut wake = Wake {
@@ -68,11 +70,13 @@ pub fn run(bond_name: &str) -> Result<()> {
         if dhcp.turn(&mut k, Instant::now())? == Progress::Done {
             // The job's work is over: it ends cleanly so that systemd does not start it
             // again and take a new lease.
+            dispatch::job_ends();
             return Ok(());
         }
         let r = readiness(&mut k, &bond)
             .with_context(|| format!("{bond_name}: cannot read its state"))?;
         dhcp.bond_is(r.index);
+        dispatch::bond_is(r.index);
         if let Some(i) = r.index.filter(|i| wake.removed_from(*i)) {
             statics::restore(&mut k, &bond, i);
         }
@@ -121,6 +125,7 @@ fn act(
         step => return Ok(step),
     }
     let action: DhcpAction = dhcp.settled(on)?;
+    dispatch::settled(on);
     let overhead = machine.acted(action, Instant::now());
     record(bond, &again, action.as_str(), Some(overhead))?;
     Ok(Step::Wait)

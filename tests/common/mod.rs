@@ -296,6 +296,8 @@ impl Env {
             // A lease's DNS goes to this test's own resolv.conf, never the host's.
             .env("HOTBOND_RESOLV_CONF", self.dir.join("resolv.conf"))
             .env("HOTBOND_RESOLVED_SOCKET", self.dir.join("no-resolved"))
+            // The test's own event hooks (none unless it writes some), never the host's.
+            .env("HOTBOND_HOOKS_DIR", self.dir.join("hooks.d"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

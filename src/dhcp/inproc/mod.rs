@@ -99,6 +99,7 @@ impl Inproc {
                     self.configured = None;
                     hand_dns(&self.name, self.dns, None);
                     store::forget(&self.bond);
+                    crate::dispatch::lease_lost();
                 }
                 Action::Persist(l) => {
                     if let Err(e) = store::save(&self.bond, &l) {
@@ -133,6 +134,7 @@ impl Inproc {
         if old.as_ref().map(configure::dns_of) != Some(dns.clone()) {
             hand_dns(&self.name, self.dns, Some(&dns));
         }
+        crate::dispatch::leased(&l, on.mac);
         self.configured = Some((l, on.mac.to_string()));
         Ok(())
     }
@@ -151,6 +153,7 @@ impl Inproc {
         }
         hand_dns(&self.name, self.dns, None);
         store::forget(&self.bond);
+        crate::dispatch::lease_lost();
         self.record();
         Ok(Progress::Done)
     }
