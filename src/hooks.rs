@@ -105,22 +105,29 @@ pub fn on_event(event: &Event) -> Result<()> {
     handle(event, &cfg, false).map(|_| ())
 }
 
-/// `hotbond-udev`: ACTION and INTERFACE from udev's environment, or `add|remove IFACE`.
-pub fn udev(action: &str, iface: &str) -> Result<()> {
+/// The event of a udev ACTION and INTERFACE, checked; None for an action hotbond ignores.
+pub fn udev_event(action: &str, iface: &str) -> Result<Option<Event>> {
     let event: fn(IfName) -> Event = match action {
         "add" => Event::Add,
         "remove" => Event::Remove,
         // The name is not validated yet: logged escaped and cut.
         "change" | "move" | "bind" | "unbind" => {
             crate::debug!("{}: udev {action} ignored", shown(iface));
-            return Ok(());
+            return Ok(None);
         }
         other => bail!(
             "unknown udev action {} (expected add or remove)",
             shown(other)
         ),
     };
-    let event = event(IfName::new(iface)?);
+    Ok(Some(event(IfName::new(iface)?)))
+}
+
+/// `hotbond-udev`: ACTION and INTERFACE from udev's environment, or `add|remove IFACE`.
+pub fn udev(action: &str, iface: &str) -> Result<()> {
+    let Some(event) = udev_event(action, iface)? else {
+        return Ok(());
+    };
     let cfg = match Config::load() {
         Ok(c) => c,
         // Installed but not enabled (only the example exists): every interface is left to
@@ -167,15 +174,23 @@ pub fn udev_rfkill(action: &str, devpath: &str) -> Result<()> {
     first.map_or(Ok(()), Err)
 }
 
-/// `hotbond-wpa IFNAME EVENT`: the wpa_cli action script.
-pub fn wpa(iface: &str, what: &str) -> Result<()> {
+/// The event of a wpa_cli action, checked; None for an event hotbond ignores.
+pub fn wpa_event(iface: &str, what: &str) -> Result<Option<Event>> {
     let event: fn(IfName) -> Event = match what {
         "CONNECTED" => Event::Connected,
         "DISCONNECTED" => Event::Disconnected,
         other => {
             crate::debug!("{}: wpa_cli event {} ignored", shown(iface), shown(other));
-            return Ok(());
+            return Ok(None);
         }
     };
-    on_event(&event(IfName::new(iface)?))
+    Ok(Some(event(IfName::new(iface)?)))
+}
+
+/// `hotbond-wpa IFNAME EVENT`: the wpa_cli action script.
+pub fn wpa(iface: &str, what: &str) -> Result<()> {
+    match wpa_event(iface, what)? {
+        Some(event) => on_event(&event),
+        None => Ok(()),
+    }
 }

@@ -109,17 +109,7 @@ pub fn lease_from(env: &HashMap<String, String>) -> Result<Lease> {
 /// Handles one udhcpc event. `env` is udhcpc's environment (interface, ip, subnet/mask,
 /// router, dns, domain).
 pub fn handle(event: &str, env: &HashMap<String, String>) -> Result<()> {
-    let iface = env.get("interface").context("udhcpc gave no interface")?;
-    crate::net::IfName::new(iface)?;
-    match event {
-        "deconfig" | "nak" | "leasefail" | "bound" | "renew" => {}
-        other => bail!("unknown udhcpc event {}", crate::net::ifname::shown(other)),
-    }
-    // A lease hotbond will not configure is refused before anything changes.
-    let lease = match event {
-        "bound" | "renew" => Some(lease_from(env).with_context(|| format!("{iface}: {event}"))?),
-        _ => None,
-    };
+    let (iface, lease) = checked(event, env)?;
     let mut k = Kernel::open()?;
     let link = k
         .link(iface)?
@@ -151,6 +141,25 @@ pub fn handle(event: &str, env: &HashMap<String, String>) -> Result<()> {
     Ok(())
 }
 
+/// The interface and, for `bound` and `renew`, the lease of one udhcpc event, checked
+/// before anything changes: a lease hotbond will not configure is refused here.
+pub fn checked<'a>(
+    event: &str,
+    env: &'a HashMap<String, String>,
+) -> Result<(&'a String, Option<Lease>)> {
+    let iface = env.get("interface").context("udhcpc gave no interface")?;
+    crate::net::IfName::new(iface)?;
+    match event {
+        "deconfig" | "nak" | "leasefail" | "bound" | "renew" => {}
+        other => bail!("unknown udhcpc event {}", crate::net::ifname::shown(other)),
+    }
+    let lease = match event {
+        "bound" | "renew" => Some(lease_from(env).with_context(|| format!("{iface}: {event}"))?),
+        _ => None,
+    };
+    Ok((iface, lease))
+}
+
 /// Puts the lease's address on the interface, then takes the previous lease's off: never
 /// a moment with neither. (Taking off a primary address takes its secondaries with it
 /// unless promote_secondaries is set: the new one is put back if that happened.)
@@ -171,6 +180,19 @@ fn set_address(k: &mut Kernel, iface: &str, index: u32, new: &IpNet) -> Result<(
 
 /// The default route via the first router udhcpc names.
 fn set_router(k: &mut Kernel, index: u32, routers: &str) -> Result<()> {
+    let gw = router_from(routers)?;
+    k.replace_route(
+        index,
+        &Route {
+            to: None,
+            via: Some(IpAddr::V4(gw)),
+            metric: None,
+        },
+    )
+}
+
+/// The first router of udhcpc's `router` list, checked.
+pub fn router_from(routers: &str) -> Result<Ipv4Addr> {
     let first = routers
         .split_whitespace()
         .next()
@@ -181,14 +203,7 @@ fn set_router(k: &mut Kernel, index: u32, routers: &str) -> Result<()> {
     if let Some(why) = unicast_problem(gw) {
         bail!("bad router {gw}: {why}");
     }
-    k.replace_route(
-        index,
-        &Route {
-            to: None,
-            via: Some(IpAddr::V4(gw)),
-            metric: None,
-        },
-    )
+    Ok(gw)
 }
 
 /// Hands the lease's name servers and search domain to the system through [`crate::dns`],
