@@ -1,7 +1,7 @@
 #!/bin/sh
 # Build and install hotbond: binaries, udev rule, systemd units, manual pages, bash
-# completion, and the example configuration (as /etc/hotbond/hotbond.toml.example: it
-# takes effect only once copied to hotbond.toml).
+# completion, the event hooks directory (/etc/hotbond/hooks.d, empty), and the example
+# configuration (as /etc/hotbond/hotbond.toml.example: in effect only once copied to hotbond.toml).
 #   ./install.sh               build (cargo, release) and install
 #   ./install.sh --no-build    install binaries already built in target/release
 #   ./install.sh --uninstall   stop hotbond's jobs, then remove what was installed
@@ -30,6 +30,7 @@ RULES=$RULESDIR/90-hotbond.rules
 MANDIR=$PREFIX/share/man
 COMPDIR=$PREFIX/share/bash-completion/completions
 CONF=/etc/hotbond/hotbond.toml
+HOOKSDIR=/etc/hotbond/hooks.d
 STATEDIR=/var/lib/hotbond
 
 build=1 uninstall=0
@@ -101,6 +102,10 @@ if [ "$uninstall" = 1 ]; then
       echo "install.sh: keeping $CONF (edited)"
     fi
   fi
+  # The administrator's hooks are theirs: the directory goes only when empty.
+  if [ -d "$DESTDIR$HOOKSDIR" ]; then
+    rmdir "$DESTDIR$HOOKSDIR" 2>/dev/null || echo "install.sh: keeping $HOOKSDIR (hooks in it)"
+  fi
   rmdir "$DESTDIR/etc/hotbond" 2>/dev/null || true
   reload
   echo "hotbond uninstalled; its jobs and supplicants are stopped, the bonds and their addresses left as they are ('ip link del BOND' removes one)"
@@ -124,6 +129,8 @@ for u in $UNITS; do subst "$SRC/rules/$u" "$DESTDIR$UNITDIR/$u"; done
 install -m 0644 "$SRC/man/hotbond.8" "$DESTDIR$MANDIR/man8/hotbond.8"
 install -m 0644 "$SRC/man/hotbond.toml.5" "$DESTDIR$MANDIR/man5/hotbond.toml.5"
 install -m 0644 "$SRC/completions/hotbond.bash" "$DESTDIR$COMPDIR/hotbond"
+# Event hooks run as root: root's directory, writable by root only, or hotbond runs none.
+install -d -m 0755 "$DESTDIR$HOOKSDIR"
 # The example is never put in effect: a configuration matching enp* and wlp* would take
 # every such NIC over at the next boot or `udevadm trigger`, NetworkManager's too.
 install -m 0644 "$SRC/conf/hotbond.toml" "$DESTDIR$CONF.example"
