@@ -2,7 +2,8 @@
 //!
 //! The binaries in `src/bin/` parse their invocation and call into these modules:
 //! [`hooks`] (udev and wpa_cli entry points), [`settle`] (the job that replaces `sleep 8`),
-//! [`cli`] (the `hotbond` command for people). Decisions live in [`plan`] (pure), effects in
+//! [`cli`] (the `hotbond` command for people); the bond's job tells the administrator's event
+//! hooks what happened through [`dispatch`]. Decisions live in [`plan`] (pure), effects in
 //! [`apply`]; [`kernel`] is the only module that talks to the kernel.
 
 pub mod apply;

@@ -58,7 +58,8 @@ pub fn run(bond_name: &str) -> Result<()> {
     let mut events = LinkEvents::subscribe()?;
     let mut k = Kernel::open()?;
     let mut dhcp = supervise::start(&bond)?;
-    // After the client: the hooks' thread keeps the signal mask the client set up.
+    // After the client set up its signals: the hooks' thread blocks them all, so that none
+    // meant for the job is taken by it, but only once it runs.
     dispatch::start(bond_name);
     let mut machine = Machine::new(bond_name, env_ms("HOTBOND_SETTLE_DEBOUNCE_MS", 20));
     // The first look checks the static configuration too, as if all of it had gone.
