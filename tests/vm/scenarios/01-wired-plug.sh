@@ -2,10 +2,10 @@
 # boot: systemd
 # timeout: 180
 # Scenario 1, wired plug: bond0 gets a lease; the server leased it to the wired NIC's MAC; ping works.
-# HB_DHCP_CLIENT picks the DHCP client (default dhclient; scenario 9 runs this with the others).
+# HB_DHCP_CLIENT picks the DHCP client (default builtin, the project's default; scenario 9 runs this with the external clients).
 set -euo pipefail
 . vm-lib
-CLIENT=${HB_DHCP_CLIENT:-dhclient}
+CLIENT=${HB_DHCP_CLIENT:-builtin}
 vm-hotbond-config "$CLIENT"
 
 step "plug the wired NIC eth1 (DHCP client: $CLIENT)"

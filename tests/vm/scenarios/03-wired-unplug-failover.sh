@@ -3,10 +3,10 @@
 # timeout: 240
 # Scenario 3, wired unplug: failover to Wi-Fi; after settle the DHCP client re-acquired with the
 # Wi-Fi MAC; the same IP address is kept (stable client-id); ping works.
-# HB_DHCP_CLIENT picks the DHCP client (default dhclient; scenario 9 runs this with the others).
+# HB_DHCP_CLIENT picks the DHCP client (default builtin, the project's default; scenario 9 runs this with the external clients).
 set -euo pipefail
 . vm-lib
-CLIENT=${HB_DHCP_CLIENT:-dhclient}
+CLIENT=${HB_DHCP_CLIENT:-builtin}
 vm-hotbond-config "$CLIENT"
 
 step "wired and Wi-Fi (DHCP client: $CLIENT)"

@@ -5,10 +5,10 @@
 # comes up, while the primary is the (absent) wired NIC. The lease carries the Wi-Fi MAC, and the
 # server never heard a DHCP request from any other MAC (the seed's dhclient would start before the
 # supplicant authorised wlan0, with the wrong MAC). Then plugging wired switches to it cleanly.
-# HB_DHCP_CLIENT picks the DHCP client (default dhclient; scenario 9 runs this with the others).
+# HB_DHCP_CLIENT picks the DHCP client (default builtin, the project's default; scenario 9 runs this with the external clients).
 set -euo pipefail
 . vm-lib
-CLIENT=${HB_DHCP_CLIENT:-dhclient}
+CLIENT=${HB_DHCP_CLIENT:-builtin}
 vm-hotbond-config "$CLIENT"
 
 step "only Wi-Fi (DHCP client: $CLIENT)"

@@ -2,5 +2,5 @@
 # boot: systemd
 # timeout: 240
 # Scenario 9, the DHCP-client matrix: scenario 3 (03-wired-unplug-failover.sh) with dhcpcd.
-# (Scenarios 1, 3 and 5 themselves run with dhclient.)
+# (Scenarios 1, 3 and 5 themselves run with the test bed's default, the built-in client.)
 HB_DHCP_CLIENT=dhcpcd exec bash "$(dirname "$0")/03-wired-unplug-failover.sh"
