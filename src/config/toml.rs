@@ -99,10 +99,15 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config> {
         if msg.contains("expected a sequence") {
             msg.push_str(" (write [[bond]] and [[bond.slave]], with double brackets)");
         }
-        match e.span() {
-            Some(span) => src.err(span, msg),
-            None => src.err(0..0, msg),
+        let span = e.span().unwrap_or(0..0);
+        if msg.is_empty() {
+            // toml says nothing about a control character in a comment.
+            msg = match text.get(span.start..).and_then(|t| t.chars().next()) {
+                Some(c) => format!("unexpected character {}", excerpt(&c.to_string())),
+                None => "unexpected end of the file".into(),
+            };
         }
+        src.err(span, msg)
     })?;
     if raw.bond.is_empty() {
         return Err(src.err(0..0, "no [[bond]] defined: at least one bond is needed"));

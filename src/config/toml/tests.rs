@@ -156,6 +156,9 @@ fn invalid_toml_reports_line_and_column() {
         // Semantic errors, positioned with the spans we kept.
         ("".into(), "1:1: no [[bond]] defined"),
         ("# nothing\n".into(), "1:1: no [[bond]] defined"),
+        // toml gives no message for a control character in a comment (found by fuzzing).
+        ("# a\u{0}b\n[[bond]]\n".into(), "1:4: unexpected character \"\\x00\""),
+        (format!("{B}# \u{7f}\n{S}"), "3:3: unexpected character \"\\x7f\""),
         (format!("\n[[bond]]\nkind = \"bond\"\n{S}"), "2:1: [[bond]] has no name"),
         ("[[bond]]\nname = \"bond 0\"\n".to_string() + S, "2:8: invalid interface name \"bond 0\": contains whitespace"),
         ("[[bond]]\nname = \"averyveryverylongname\"\n".to_string() + S, "2:8: invalid interface name \"averyveryverylongname\": is 21 bytes long"),

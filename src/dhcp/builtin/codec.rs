@@ -121,6 +121,9 @@ pub enum Drop {
 
 /// Reads a UDP payload. Only checks that do not need the machine's state happen here.
 pub fn parse(payload: &[u8]) -> std::result::Result<Reply, Drop> {
+    if let Some(why) = unchecked_option_length(payload) {
+        return Err(Drop::Malformed(why));
+    }
     let msg = Message::from_bytes(payload).map_err(|e| Drop::Malformed(e.to_string()))?;
     if msg.opcode() != Opcode::BootReply {
         return Err(Drop::NotAReply);
@@ -154,6 +157,51 @@ pub fn parse(payload: &[u8]) -> std::result::Result<Reply, Drop> {
         text,
         message: msg,
     })
+}
+
+/// Where the options start: after the fixed BOOTP fields and the magic cookie.
+const OPTIONS_AT: usize = 240;
+
+/// An option whose length dhcproto checks only with `debug_assert!`, so that a reply
+/// carrying it with another length aborts a debug build (a release build decodes it
+/// loosely). No client needs any of them in a reply: such a datagram is malformed.
+/// Consecutive options of one code are one option (RFC 3396), as dhcproto reads them.
+fn unchecked_option_length(payload: &[u8]) -> Option<String> {
+    let bad = |code: u8, len: usize| {
+        let ok = match code {
+            80 => len == 0,        // rapid commit
+            81 => len >= 3,        // client FQDN
+            94 => len == 3,        // client network interface
+            152..=155 => len == 4, // bulk leasequery times
+            _ => true,
+        };
+        (!ok).then(|| format!("option {code} of {len} bytes"))
+    };
+    let mut run: Option<(u8, usize)> = None;
+    let mut i = OPTIONS_AT;
+    while let Some(&code) = payload.get(i) {
+        if let Some((c, len)) = run.filter(|(c, _)| *c != code) {
+            if let Some(why) = bad(c, len) {
+                return Some(why);
+            }
+            run = None;
+        }
+        if code == 0 || code == 255 {
+            if code == 255 {
+                break;
+            }
+            i += 1;
+            continue;
+        }
+        // A truncated option ends dhcproto's reading without decoding its run.
+        let len = usize::from(*payload.get(i + 1)?);
+        if i + 2 + len > payload.len() {
+            return None;
+        }
+        run = Some((code, run.map_or(0, |(_, l)| l) + len));
+        i += 2 + len;
+    }
+    run.and_then(|(c, len)| bad(c, len))
 }
 
 #[cfg(test)]
@@ -223,6 +271,34 @@ mod tests {
     fn our_own_request_is_not_a_reply() {
         let bytes = request(Kind::Discover).encode().unwrap();
         assert_eq!(parse(&bytes).unwrap_err(), Drop::NotAReply);
+    }
+
+    /// A reply with options dhcproto only checks in debug builds (found by fuzzing: an
+    /// option 94 of 0 bytes aborted the client) is dropped, whatever the build.
+    #[test]
+    fn options_of_a_length_dhcproto_does_not_check_are_malformed() {
+        let mut reply = request(Kind::Request).encode().unwrap();
+        reply[0] = 2; // BOOTREPLY
+        let end = reply.iter().rposition(|&b| b == 255).unwrap();
+        for (option, ok) in [
+            (&[94, 0][..], false),
+            (&[94, 4, 1, 2, 3, 4], false),
+            (&[94, 3, 1, 2, 3], true),
+            (&[94, 1, 1, 94, 2, 2, 3], true),
+            (&[80, 1, 0], false),
+            (&[81, 2, 0, 0], false),
+            (&[152, 3, 0, 0, 0], false),
+            (&[155, 5, 0, 0, 0, 0, 0], false),
+            (&[156, 4, 0, 0, 0, 0], true),
+        ] {
+            let mut p = reply.clone();
+            p.splice(end..end, option.iter().copied());
+            let why = unchecked_option_length(&p);
+            assert_eq!(why.is_none(), ok, "{option:?}: {why:?}");
+            if !ok {
+                assert!(matches!(parse(&p), Err(Drop::Malformed(_))), "{option:?}");
+            }
+        }
     }
 
     #[test]
