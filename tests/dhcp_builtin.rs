@@ -3,7 +3,9 @@
 //! entered the client's namespace; the test carries out its address actions with `ip`, as
 //! the bond's job will with netlink. Covered: a lease from the pool for our client id and
 //! MAC, renewal, a NAK once the server forgot the lease and a new lease after it, a MAC
-//! change answered in one round trip with the same address for the new MAC, and RELEASE.
+//! change answered in one round trip with the same address for the new MAC, RELEASE, and a
+//! confirmation (after a resume) answered by a server on another subnet with a NAK and then
+//! a lease there.
 //!
 //! Needs root and dnsmasq (Debian: dnsmasq-base). Without dnsmasq the tests fail.
 
@@ -65,10 +67,24 @@ fn world() -> Option<World> {
 
 impl World {
     /// (Re)starts dnsmasq with an empty lease file and addresses 10.77.0.LO-HI.
-    fn serve(&mut self, (lo, hi): (u8, u8)) {
+    fn serve(&mut self, pool: (u8, u8)) {
+        self.serve_in(77, pool);
+    }
+
+    /// The server moves to 10.NET.0.1/24 (the network the client wakes up on) and restarts
+    /// there with an empty lease file and addresses 10.NET.0.LO-HI.
+    fn renumber(&mut self, net: u8, pool: (u8, u8)) {
+        self.stop_server();
+        self.srv.ip(&["addr", "flush", "dev", "s0"]);
+        self.srv
+            .ip(&["addr", "add", &format!("10.{net}.0.1/24"), "dev", "s0"]);
+        self.serve_in(net, pool);
+    }
+
+    fn serve_in(&mut self, net: u8, (lo, hi): (u8, u8)) {
         self.stop_server();
         fs::write(&self.leases, "").unwrap();
-        let range = format!("--dhcp-range=10.77.0.{lo},10.77.0.{hi},255.255.255.0,2m");
+        let range = format!("--dhcp-range=10.{net}.0.{lo},10.{net}.0.{hi},255.255.255.0,2m");
         let leasefile = format!("--dhcp-leasefile={}", self.leases.display());
         let log = format!(
             "--log-facility={}",
@@ -153,6 +169,7 @@ impl Drop for World {
 
 enum Command {
     LinkChanged(Link),
+    Confirm,
     Release,
     Stop,
 }
@@ -177,12 +194,17 @@ fn client_id() -> Vec<u8> {
 }
 
 impl Client {
+    /// A client that renews every 2 s.
     fn start(w: &World) -> Client {
+        Client::start_renewing(w, Some(Duration::from_secs(2)))
+    }
+
+    fn start_renewing(w: &World, renew_after: Option<Duration>) -> Client {
         let mut config = Config::new("c0");
         config.client_id = Some(client_id());
         config.hostname = Some("hotbond-test".into());
         config.first_retransmit = Duration::from_millis(500);
-        config.renew_after = Some(Duration::from_secs(2));
+        config.renew_after = renew_after;
         let (tx, rx) = mpsc::channel();
         let seen = Arc::new(Mutex::new(Seen::default()));
         let ns = w.cli.ns.clone();
@@ -255,6 +277,7 @@ fn run_client(ns: &str, config: Config, link: Link, rx: Receiver<Command>, seen:
         match rx.try_recv() {
             Ok(Command::LinkChanged(l)) => actions = b.link_changed(l),
             Ok(Command::Release) => actions = b.release(),
+            Ok(Command::Confirm) => actions = b.confirm(),
             Ok(Command::Stop) | Err(mpsc::TryRecvError::Disconnected) => return,
             Err(mpsc::TryRecvError::Empty) => {
                 let mut fds: Vec<_> = b
@@ -408,4 +431,34 @@ fn mac_change_keeps_the_address_in_one_round_trip() {
         "{}",
         w.server_log()
     );
+}
+
+#[test]
+fn confirm_on_another_network_gets_a_nak_then_a_lease_there() {
+    let Some(mut w) = world() else { return };
+    // T1 a minute away: only the confirmation can find out.
+    let c = Client::start_renewing(&w, None);
+    let old = bound(&c, &w);
+    w.renumber(78, POOL_A);
+    let before = c.actions().len();
+    let asked = std::time::Instant::now();
+    c.send(Command::Confirm);
+    c.wait_action(
+        1,
+        |a| matches!(a, Action::Remove(l) if l.address == old.address),
+        "removal after the NAK",
+        &w,
+    );
+    c.wait_action(2, |a| matches!(a, Action::Apply(_)), "a lease there", &w);
+    let took = asked.elapsed();
+    let new = c.lease().unwrap();
+    assert_eq!(new.address.octets()[..3], [10, 78, 0], "{new:?}");
+    assert_eq!(new.server, Ipv4Addr::new(10, 78, 0, 1));
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    let after: Vec<Action> = c.actions().split_off(before);
+    assert!(matches!(after[0], Action::Remove(_)), "{after:?}");
+    assert!(w.server_log().contains("DHCPNAK"), "{}", w.server_log());
+    let addrs = w.client_addrs();
+    assert!(addrs.contains(&format!("{}/24", new.address)), "{addrs:?}");
+    assert!(!addrs.contains(&format!("{}/24", old.address)), "{addrs:?}");
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use super::codec::{self, Kind, Reply, ReplyKind, Request};
 use super::lease::{BootTime, Lease};
+use super::rng::Rng;
 use crate::net::Mac;
 
 /// Which interface and hardware address the client speaks from.
@@ -310,13 +311,7 @@ impl Machine {
         if self.deadline.is_none_or(|d| now < d) {
             return fx;
         }
-        if let Some(l) = self.applied.as_ref().filter(|l| now >= l.expires()) {
-            let l = l.clone();
-            crate::info!("{}: dhcp: lease on {} expired", self.config.name, l.address);
-            self.applied = None;
-            // Expired, but still the address to hint at in the DISCOVER.
-            self.remembered = Some(l.clone());
-            fx.push(Effect::Remove(l));
+        if self.expire(now, &mut fx) {
             self.discover(now, &mut fx);
             return fx;
         }
@@ -338,6 +333,37 @@ impl Machine {
             State::Bound | State::Renewing | State::Rebinding => self.lease_timer(now, &mut fx),
         }
         fx
+    }
+
+    /// Asks the server now whether the lease still holds (after a resume the laptop may be on
+    /// another network): INIT-REBOOT for the address held, a new xid, one round trip; a NAK
+    /// then unconfigures it and a DISCOVER follows at once. A lease that ran out meanwhile
+    /// is removed and the client starts over. Never started, or stopped by a release: nothing.
+    pub fn confirm(&mut self, now: BootTime) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        if self.link.is_none() || (self.state == State::Init && self.deadline.is_none()) {
+            return fx;
+        }
+        self.expire(now, &mut fx);
+        self.nak_delay = FIRST_NAK_DELAY;
+        let held = self.applied.as_ref().or(self.remembered.as_ref());
+        match held.filter(|l| l.expires() > now).map(|l| l.address) {
+            Some(a) => self.init_reboot(now, a, &mut fx),
+            None => self.discover(now, &mut fx),
+        }
+        fx
+    }
+
+    /// Removes the applied lease if it has run out; true if it did.
+    fn expire(&mut self, now: BootTime, fx: &mut Vec<Effect>) -> bool {
+        let Some(l) = self.applied.take_if(|l| now >= l.expires()) else {
+            return false;
+        };
+        crate::info!("{}: dhcp: lease on {} expired", self.config.name, l.address);
+        // Expired, but still the address to hint at in the DISCOVER.
+        self.remembered = Some(l.clone());
+        fx.push(Effect::Remove(l));
+        true
     }
 
     /// Why a reply is not for the exchange under way, if it is not.
@@ -664,19 +690,6 @@ impl Machine {
             next
         );
         self.state = next;
-    }
-}
-
-/// SplitMix64: enough for transaction ids and jitter, and reproducible in tests.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u32(&mut self) -> u32 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        ((z ^ (z >> 31)) >> 32) as u32
     }
 }
 

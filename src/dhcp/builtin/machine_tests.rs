@@ -640,3 +640,6 @@ fn replies_are_ignored_when_nothing_was_asked() {
         .is_empty());
     assert_eq!(m.state(), State::Bound);
 }
+
+#[path = "machine_confirm_tests.rs"]
+mod confirm;

@@ -7,6 +7,7 @@
 pub mod codec;
 pub mod lease;
 pub mod machine;
+mod rng;
 pub mod socket;
 
 use std::os::fd::{AsFd, BorrowedFd};
@@ -74,6 +75,17 @@ impl Builtin {
         if !fx.is_empty() {
             // Fresh sockets for the new MAC or interface: nothing queued for the old one
             // is read, and nothing of the old device is kept.
+            self.packet = None;
+            self.udp = None;
+        }
+        self.carry_out(fx)
+    }
+
+    /// Confirms the lease with the server now (after a resume), see [`Machine::confirm`].
+    pub fn confirm(&mut self) -> Vec<Action> {
+        let fx = self.machine.confirm(boot_time());
+        if !fx.is_empty() {
+            // Fresh sockets: nothing queued before the sleep is read as an answer.
             self.packet = None;
             self.udp = None;
         }
