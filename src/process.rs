@@ -149,6 +149,24 @@ fn wait_exit(pid: i32, deadline: Instant) {
     let _ = poll(&mut fds, poll_timeout(Some(deadline)));
 }
 
+/// Makes the program `cmd` starts run with no signal blocked. A mask is inherited across
+/// exec, and the bond's job blocks the signals it reads through a signalfd (SIGTERM,
+/// SIGUSR1): a DHCP client started with them blocked would not hear its own signals.
+pub fn unblock_signals(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: sigemptyset and sigprocmask are async-signal-safe, and touch only the child.
+    unsafe {
+        cmd.pre_exec(|| {
+            let mut none: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut none);
+            if libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut()) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 /// Runs a program (no shell, stdin on /dev/null) to completion; fails with what it said on
 /// stderr.
 pub fn run(argv: &[&str]) -> Result<()> {
@@ -163,6 +181,7 @@ pub fn run_with_input(argv: &[&str], input: Option<&[u8]>) -> Result<()> {
     };
     let mut cmd = Command::new(program);
     cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    unblock_signals(&mut cmd);
     cmd.stdin(if input.is_some() {
         Stdio::piped()
     } else {

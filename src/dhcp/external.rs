@@ -78,9 +78,10 @@ impl External {
             anyhow::bail!("{bond}: no DHCP client command");
         };
         crate::info!("{bond}: run {}", self.argv.join(" "));
-        let child = Command::new(program)
-            .args(&self.argv[1..])
-            .stdin(Stdio::null())
+        let mut cmd = Command::new(program);
+        cmd.args(&self.argv[1..]).stdin(Stdio::null());
+        process::unblock_signals(&mut cmd);
+        let child = cmd
             .spawn()
             .with_context(|| format!("cannot start {program}"))?;
         let pid = child.id() as i32;
@@ -136,6 +137,24 @@ impl Supervisor for External {
             DhcpAction::Kept | DhcpAction::Nothing => {}
         }
         Ok(action)
+    }
+
+    fn confirm(&mut self) -> Result<()> {
+        // Every client asks again for its lease when it starts; none can be told to by a
+        // signal alone (dhclient has none for it). Restarted without a release: the
+        // address stays until the server says otherwise.
+        let Some(old) = self.running.take() else {
+            return Ok(());
+        };
+        let on = old.on.clone();
+        crate::info!(
+            "{}: restarting {} to confirm its lease",
+            self.bond,
+            self.program()
+        );
+        stop_client(old);
+        self.running = Some(self.spawn(&on)?);
+        Ok(())
     }
 
     fn bond_is(&mut self, index: Option<u32>) {

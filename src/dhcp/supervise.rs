@@ -83,6 +83,10 @@ pub trait Supervisor {
     /// re-acquire (a MAC change) without releasing. Records the client for `hotbond status`.
     fn settled(&mut self, on: &SettledOn) -> Result<DhcpAction>;
 
+    /// Confirm the lease with the server now (SIGUSR1 from `hotbond sleep post`: the laptop
+    /// woke, maybe on another network). Nothing while no client speaks for the bond.
+    fn confirm(&mut self) -> Result<()>;
+
     /// The master's ifindex now, None when it does not exist. A client speaking for another
     /// interface (the master deleted, maybe made again) stops, without a release.
     fn bond_is(&mut self, index: Option<u32>);
@@ -118,6 +122,9 @@ struct Off;
 impl Supervisor for Off {
     fn settled(&mut self, _on: &SettledOn) -> Result<DhcpAction> {
         Ok(DhcpAction::Nothing)
+    }
+    fn confirm(&mut self) -> Result<()> {
+        Ok(())
     }
     fn bond_is(&mut self, _index: Option<u32>) {}
     fn wait_fds(&self) -> Vec<BorrowedFd<'_>> {

@@ -11,10 +11,12 @@
 //! this in one process keeps process starts, which are what a re-acquisition costs, off that
 //! path.
 
+pub mod confirm;
 pub mod machine;
 pub mod readiness;
 mod statics;
 
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -53,6 +55,7 @@ fn configured_bond(bond_name: &str) -> Result<Bond> {
 /// release by `hotbond down`); otherwise runs until it is stopped.
 pub fn run(bond_name: &str) -> Result<()> {
     let bond = configured_bond(bond_name)?;
+    let mut confirm = confirm::ConfirmSignal::open()?;
     service::write_own_pid_file(&Job::Settle(bond.name.clone()))?;
     // Subscribe before the first look, so no change falls between the two.
     let mut events = LinkEvents::subscribe()?;
@@ -68,6 +71,9 @@ pub fn run(bond_name: &str) -> Result<()> {
         ..Wake::default()
     };
     loop {
+        if confirm.requested() {
+            dhcp.confirm()?;
+        }
         if dhcp.turn(&mut k, Instant::now())? == Progress::Done {
             // The job's work is over: it ends cleanly so that systemd does not start it
             // again and take a new lease.
@@ -98,7 +104,9 @@ pub fn run(bond_name: &str) -> Result<()> {
             _ => None,
         };
         let deadline = earliest(deadline, dhcp.deadline());
-        wake = events.wait(deadline, &dhcp.wait_fds())?;
+        let mut fds = dhcp.wait_fds();
+        fds.push(confirm.as_fd());
+        wake = events.wait(deadline, &fds)?;
     }
 }
 

@@ -233,6 +233,15 @@ impl Supervisor for Inproc {
         Ok(action)
     }
 
+    fn confirm(&mut self) -> Result<()> {
+        if self.on.is_some() {
+            crate::info!("{}: asked to confirm the DHCP lease now", self.bond);
+            let fx = self.client.confirm();
+            self.pending.extend(fx);
+        }
+        Ok(())
+    }
+
     fn bond_is(&mut self, index: Option<u32>) {
         if self.on.as_ref().is_some_and(|on| Some(on.index) != index) {
             // The interface is gone (maybe made again, another interface): its address
