@@ -1,7 +1,7 @@
 #!/bin/sh
-# Build and install hotbond: binaries, udev rule, systemd units, manual pages, bash
-# completion, the event hooks directory (/etc/hotbond/hooks.d, empty), and the example
-# configuration (as /etc/hotbond/hotbond.toml.example: in effect only once copied to hotbond.toml).
+# Build and install hotbond: binaries, udev rule, systemd units, the systemd-sleep hook,
+# manual pages, bash completion, the event hooks directory (/etc/hotbond/hooks.d, empty), and
+# the example configuration (as /etc/hotbond/hotbond.toml.example: in effect only once copied to hotbond.toml).
 #   ./install.sh               build (cargo, release) and install
 #   ./install.sh --no-build    install binaries already built in target/release
 #   ./install.sh --uninstall   stop hotbond's jobs, then remove what was installed
@@ -27,6 +27,9 @@ else
   RULESDIR=/etc/udev/rules.d UNITDIR=/etc/systemd/system
 fi
 RULES=$RULESDIR/90-hotbond.rules
+# systemd-sleep and elogind run every executable here around a suspend or hibernation: hotbond
+# confirms the leases on waking. Only the /usr/lib directory is read by every version.
+SLEEP_HOOK=/usr/lib/systemd/system-sleep/hotbond
 MANDIR=$PREFIX/share/man
 COMPDIR=$PREFIX/share/bash-completion/completions
 CONF=/etc/hotbond/hotbond.toml
@@ -92,6 +95,7 @@ if [ "$uninstall" = 1 ]; then
   stop_jobs
   for b in $BINS; do rm -f "$DESTDIR$BINDIR/$b"; done
   for u in $UNITS $OLD_UNITS; do rm -f "$DESTDIR$UNITDIR/$u"; done
+  rm -f "$DESTDIR$SLEEP_HOOK"
   rm -f "$DESTDIR$MANDIR/man8/hotbond.8" "$DESTDIR$MANDIR/man5/hotbond.toml.5" \
         "$DESTDIR$COMPDIR/hotbond" "$DESTDIR$CONF.example"
   rm -rf "$DESTDIR$STATEDIR"
@@ -120,12 +124,14 @@ for b in $BINS; do
 done
 
 install -d "$DESTDIR$BINDIR" "$DESTDIR$RULESDIR" "$DESTDIR$UNITDIR" "$DESTDIR/etc/hotbond" \
+  "$DESTDIR${SLEEP_HOOK%/*}" \
   "$DESTDIR$MANDIR/man8" "$DESTDIR$MANDIR/man5" "$DESTDIR$COMPDIR"
 for b in $BINS; do install -m 0755 "$BUILT/$b" "$DESTDIR$BINDIR/$b"; done
 # The rule and units name the binaries by absolute path: substitute the install's BINDIR.
 subst() { sed "s|@BINDIR@|$BINDIR|g" "$1" > "$2.tmp" && chmod 0644 "$2.tmp" && mv "$2.tmp" "$2"; }
 subst "$SRC/rules/90-hotbond.rules" "$DESTDIR$RULES"
 for u in $UNITS; do subst "$SRC/rules/$u" "$DESTDIR$UNITDIR/$u"; done
+subst "$SRC/rules/hotbond.system-sleep" "$DESTDIR$SLEEP_HOOK" && chmod 0755 "$DESTDIR$SLEEP_HOOK"
 install -m 0644 "$SRC/man/hotbond.8" "$DESTDIR$MANDIR/man8/hotbond.8"
 install -m 0644 "$SRC/man/hotbond.toml.5" "$DESTDIR$MANDIR/man5/hotbond.toml.5"
 install -m 0644 "$SRC/completions/hotbond.bash" "$DESTDIR$COMPDIR/hotbond"

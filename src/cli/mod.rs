@@ -1,5 +1,5 @@
-//! The `hotbond` command for people: status, up, down, replay, check; and the job entry
-//! point its supplicant unit runs (exec-supplicant).
+//! The `hotbond` command for people: status, up, down, replay, check; the job entry point
+//! its supplicant unit runs (exec-supplicant), and what systemd-sleep runs ([`sleep`]).
 
 use std::path::PathBuf;
 
@@ -14,6 +14,7 @@ use crate::service::{self, Job};
 use crate::{apply, lock, managers, status, supplicant};
 
 pub mod parse;
+pub mod sleep;
 
 use parse::{Cli, Command};
 
@@ -43,6 +44,7 @@ pub fn main(args: Vec<String>) -> Result<()> {
         Command::Down { dry_run, bond } => cmd_down(&bond, dry_run),
         Command::Replay { dry_run, ifaces } => cmd_replay(&ifaces, dry_run),
         Command::Check { file } => cmd_check(file),
+        Command::Sleep { phase, kind } => sleep::run(&phase, &kind),
         Command::ExecSupplicant { iface } => cmd_exec_supplicant(&iface),
     }
 }

@@ -57,6 +57,15 @@ pub enum Command {
         /// The file to check (default: the one hotbond reads)
         file: Option<PathBuf>,
     },
+    /// Around a suspend or hibernation (run by systemd-sleep): after it, every bond's NICs
+    /// replayed and its DHCP lease confirmed at once
+    #[command(hide = true)]
+    Sleep {
+        /// pre (before the sleep: nothing to do) or post (after waking)
+        phase: String,
+        /// suspend, hibernate, hybrid-sleep or suspend-then-hibernate
+        kind: String,
+    },
     /// The supplicant job of IFACE (run by hotbond-supplicant@.service)
     #[command(hide = true)]
     ExecSupplicant {
@@ -139,6 +148,18 @@ mod tests {
             parse(&["exec-supplicant", "wlan0"]),
             Ok(Command::ExecSupplicant { .. })
         ));
+        assert!(matches!(
+            parse(&["sleep", "post", "suspend"]),
+            Ok(Command::Sleep { phase, kind }) if phase == "post" && kind == "suspend"
+        ));
+        assert_eq!(
+            parse(&["sleep", "post"]).unwrap_err(),
+            ErrorKind::MissingRequiredArgument
+        );
+        assert_eq!(
+            parse(&["sleep", "--help"]).unwrap_err(),
+            ErrorKind::DisplayHelp
+        );
         assert_eq!(parse(&["--help"]).unwrap_err(), ErrorKind::DisplayHelp);
         assert_eq!(
             parse(&["down", "--help"]).unwrap_err(),
@@ -152,6 +173,7 @@ mod tests {
         let help = Cli::command().render_help().to_string();
         assert!(help.contains("replay"), "{help}");
         assert!(!help.contains("exec-supplicant"), "{help}");
+        assert!(!help.contains("sleep"), "{help}");
     }
 
     #[test]
