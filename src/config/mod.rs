@@ -187,7 +187,8 @@ impl FromStr for ClientId {
         };
         let mut bytes = Vec::new();
         for part in s.split(':') {
-            if part.is_empty() || part.len() > 2 {
+            // from_str_radix would also take a sign ("+f").
+            if part.is_empty() || part.len() > 2 || !part.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(why());
             }
             bytes.push(u8::from_str_radix(part, 16).map_err(|_| why())?);
@@ -547,5 +548,7 @@ name = "wl?9"
         assert_eq!(raw.to_string(), "01:02:0a");
         assert!("01::02".parse::<ClientId>().is_err());
         assert!("012:02".parse::<ClientId>().is_err());
+        // A sign is no hex digit (found by fuzzing).
+        assert!("+f:1:2".parse::<ClientId>().is_err());
     }
 }

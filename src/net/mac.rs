@@ -41,7 +41,8 @@ impl FromStr for Mac {
         let mut parts = s.split(sep);
         for byte in mac.iter_mut() {
             let part = parts.next().ok_or_else(bad)?;
-            if part.len() != 2 {
+            // from_str_radix would also take a sign ("+1").
+            if part.len() != 2 || !part.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(bad());
             }
             *byte = u8::from_str_radix(part, 16).map_err(|_| bad())?;
@@ -84,6 +85,8 @@ mod tests {
         );
         assert!(parse_mac("00:00:00:00:00:00").is_err());
         assert!(parse_mac("aa:bb:cc:dd:ee:ff:00").is_err());
+        // A sign is no hex digit (found by fuzzing).
+        assert!(parse_mac("02:+1:00:00:00:01").is_err());
         let m = Mac([0x68, 0xa3, 0xc4, 0xac, 0x63, 0x01]);
         assert_eq!(m.to_string(), "68:a3:c4:ac:63:01");
         assert_eq!(m.to_string().parse::<Mac>().unwrap(), m);
