@@ -4,7 +4,7 @@
 # deb: yes
 # Scenario 20, install / uninstall / reinstall, with install.sh and with the Debian package:
 # `install.sh --uninstall` and `dpkg -r` stop hotbond's jobs and supplicants (the bond keeps
-# its address) and leave no unit, udev rule or hotbond process; `dpkg --purge` also removes
+# its address) and leave no unit, udev rule, sleep hook or hotbond process; `dpkg --purge` also removes
 # /var/lib/hotbond; hotbond works again after each reinstall. Runs with either install method
 # (tests/vm/run --deb or not) and leaves hotbond installed the way the runner installed it.
 set -euo pipefail
@@ -30,6 +30,7 @@ gone() {
   for f in /etc/udev/rules.d /usr/lib/udev/rules.d /lib/udev/rules.d; do
     expect "$how: no $f/90-hotbond.rules" not test -e $f/90-hotbond.rules
   done
+  expect "$how: no sleep hook" not test -e /usr/lib/systemd/system-sleep/hotbond
   expect_eq "$how: hotbond unit files" "$(systemctl list-unit-files --no-legend 'hotbond*' | xargs)" ""
   expect_eq "$how: hotbond units running or failed" \
     "$(systemctl list-units --no-legend --plain --state=active,activating,deactivating,failed 'hotbond*' | xargs)" ""
@@ -49,6 +50,7 @@ works() {
   step "$1: plug the wired NIC"
   bring_up_wired eth1
   expect "$1: hotbond status runs" hotbond status bond0
+  expect "$1: the sleep hook is installed" test -x /usr/lib/systemd/system-sleep/hotbond
 }
 
 install_deb() { dpkg -i "$DEB"; }
@@ -81,6 +83,7 @@ expect "the example is a conffile, not in effect" sh -c \
   "dpkg-query --showformat='\${Conffiles}' -W hotbond | grep -q /etc/hotbond/hotbond.toml.example"
 # (the guest image's dpkg excludes /usr/share/man, so the package's list is what says so)
 expect "the package holds the man pages" sh -c "dpkg-deb -c '$DEB' | grep -q 'usr/share/man/man8/hotbond.8.gz'"
+expect "the package holds the sleep hook" sh -c "dpkg-deb -c '$DEB' | grep -q 'usr/lib/systemd/system-sleep/hotbond\$'"
 step "dpkg -i: without a configuration nothing is taken over"
 mv /etc/hotbond/hotbond.toml /run/hotbond.toml.saved
 vm-plug-wired eth1
