@@ -264,7 +264,7 @@ pub fn signal_job(job: &Job, sig: Signal) -> Result<Option<i32>> {
 /// The pid from the job's pid file, if that very process (pid, start time, executable as
 /// the job recorded them) is alive, still leads its session and runs the job's program with
 /// its arguments. systemd and the detached start both make the job a session leader.
-fn running_pid(job: &Job) -> Option<i32> {
+pub fn running_pid(job: &Job) -> Option<i32> {
     let id = parse_pid_file(&statefs::read_to_string(&job.pid_file())?)?;
     let pid = id.pid;
     if pid <= 0 || !id.alive() {

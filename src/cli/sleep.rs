@@ -15,7 +15,7 @@ use crate::config::{Bond, Config, NoConfig};
 use crate::hooks;
 use crate::kernel::Kernel;
 use crate::plan::Event;
-use crate::settle::confirm;
+use crate::settle::confirm::{self, Asked};
 
 /// systemd-sleep's first argument.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,9 +134,14 @@ fn wake_bond(k: &mut Kernel, cfg: &Config, bond: &Bond) -> Result<()> {
             first_error.get_or_insert(e);
         }
     }
-    match confirm::request(&bond.name)? {
-        Some(pid) => crate::info!("{}: its job ({pid}) confirms the DHCP lease", bond.name),
-        None => crate::info!("{}: no job runs, no lease to confirm", bond.name),
+    let b = &bond.name;
+    match confirm::request(b)? {
+        Asked::Job(pid) => crate::info!("{b}: its job ({pid}) confirms the DHCP lease"),
+        Asked::NoJob => crate::info!("{b}: no job runs, no lease to confirm"),
+        Asked::OldJob(pid) => crate::warn!(
+            "{b}: its job ({pid}) was started by an earlier hotbond and cannot be asked to \
+             confirm the lease; it renews on its own timers until it is restarted"
+        ),
     }
     first_error.map_or(Ok(()), Err)
 }
