@@ -209,3 +209,27 @@ fn the_thread_delivers_events_in_order_without_blocking_the_sender() {
     );
     fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn hooks_start_with_no_signal_blocked() {
+    // The thread blocks every signal (they are the job's); a hook must still hear its own.
+    if !is_root() {
+        return;
+    }
+    let d = hooks_dir("signals");
+    let out = d.join("out");
+    hook(
+        &d,
+        "10-mask",
+        &format!("grep SigBlk /proc/self/status > {}", out.display()),
+        0o755,
+    );
+    let r = Runner::spawn("bond0", d.clone(), Duration::from_secs(5));
+    r.send(delivery("bond-up"));
+    r.finish();
+    assert_eq!(
+        fs::read_to_string(&out).unwrap().split_whitespace().nth(1),
+        Some("0000000000000000")
+    );
+    fs::remove_dir_all(&d).unwrap();
+}
