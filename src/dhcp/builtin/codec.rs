@@ -135,6 +135,14 @@ pub fn parse(payload: &[u8]) -> std::result::Result<Reply, Drop> {
         Some(_) => return Err(Drop::NotForUs),
         None => return Err(Drop::Malformed("no message type (option 53)".into())),
     };
+    // dhcproto's chaddr() slices its 16-byte field by hlen: a larger one would panic (an
+    // abort of the bond's job, from one datagram).
+    if msg.hlen() > 16 {
+        return Err(Drop::Malformed(format!(
+            "hardware address length {} (at most 16)",
+            msg.hlen()
+        )));
+    }
     let ch = msg.chaddr();
     if ch.len() < 6 {
         return Err(Drop::NotForUs);
@@ -298,6 +306,23 @@ mod tests {
             if !ok {
                 assert!(matches!(parse(&p), Err(Drop::Malformed(_))), "{option:?}");
             }
+        }
+    }
+
+    /// A reply whose hardware address length is more than chaddr's 16 bytes (found by
+    /// fuzzing: it panicked, in release builds too) is dropped.
+    #[test]
+    fn a_hardware_address_longer_than_chaddr_is_malformed() {
+        let mut m = Message::from_bytes(&request(Kind::Request).encode().unwrap()).unwrap();
+        m.set_opcode(Opcode::BootReply);
+        m.opts_mut()
+            .insert(DhcpOption::MessageType(MessageType::Offer));
+        let mut reply = m.to_vec().unwrap();
+        reply[2] = 16;
+        assert!(parse(&reply).is_ok());
+        for hlen in [17, 126, 255] {
+            reply[2] = hlen;
+            assert!(matches!(parse(&reply), Err(Drop::Malformed(_))), "{hlen}");
         }
     }
 
