@@ -4,6 +4,7 @@
 use std::fs::File;
 
 use anyhow::{Context, Result};
+use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
 use crate::{paths, statefs};
@@ -14,12 +15,28 @@ pub struct BondLock {
 
 /// Blocks until this process holds the bond's lock; released on drop (or when the process dies).
 pub fn lock_bond(bond: &str) -> Result<BondLock> {
+    take(&format!("{bond}.lock"), true)?.context("the bond's lock was not taken")
+}
+
+/// The bond's lock if nobody holds it, None (at once) if someone does.
+pub fn try_lock_bond(bond: &str) -> Result<Option<BondLock>> {
+    take(&format!("{bond}.lock"), false)
+}
+
+/// The lock `file`; with `wait` false None at once when someone else holds it.
+fn take(file: &str, wait: bool) -> Result<Option<BondLock>> {
     let dir = paths::run_dir();
     paths::ensure_dir(&dir)?;
-    let path = dir.join(format!("{bond}.lock"));
+    let path = dir.join(file);
     let f = statefs::open_lock(&path)?;
-    let lock = Flock::lock(f, FlockArg::LockExclusive)
-        .map_err(|(_, e)| e)
-        .with_context(|| format!("cannot lock {}", path.display()))?;
-    Ok(BondLock { _lock: lock })
+    let how = if wait {
+        FlockArg::LockExclusive
+    } else {
+        FlockArg::LockExclusiveNonblock
+    };
+    match Flock::lock(f, how) {
+        Ok(lock) => Ok(Some(BondLock { _lock: lock })),
+        Err((_, Errno::EWOULDBLOCK)) if !wait => Ok(None),
+        Err((_, e)) => Err(e).with_context(|| format!("cannot lock {}", path.display())),
+    }
 }

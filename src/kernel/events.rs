@@ -12,7 +12,7 @@ use netlink_packet_route::route::{RouteAttribute, RouteMessage};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::Socket;
 use nix::errno::Errno;
-use nix::poll::{poll, PollFd, PollFlags};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use super::msg::link_from_msg;
 use super::socket::{self, Messages};
@@ -37,6 +37,11 @@ impl Wake {
     /// Some link changed, or may have (events were lost).
     pub fn links_changed(&self) -> bool {
         self.overrun || !self.links.is_empty()
+    }
+
+    /// Something to handle came (anything but the time passing).
+    pub fn anything(&self) -> bool {
+        self.links_changed() || !self.removed_from.is_empty() || !self.also.is_empty()
     }
 
     /// The interface `index` lost an address or a route, or may have (events were lost).
@@ -80,6 +85,17 @@ impl LinkEvents {
         drop(fds);
         self.drain(&mut wake)?;
         Ok(wake)
+    }
+
+    /// Whether an event is queued (not read: the next [`LinkEvents::wait`] reads it).
+    pub fn pending(&self) -> Result<bool> {
+        let mut fds = [PollFd::new(self.sock.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::ZERO) {
+            Ok(n) => Ok(n > 0),
+            // Interrupted: say yes, so that the caller looks again.
+            Err(Errno::EINTR) => Ok(true),
+            Err(e) => Err(io::Error::from(e)).context("poll on link events"),
+        }
     }
 
     /// Reads every queued event into `wake`.

@@ -29,7 +29,7 @@ use crate::service::{self, Job};
 use crate::state::{self, BondRecord};
 use crate::{dispatch, lock};
 
-pub use machine::{Machine, State, Step};
+pub use machine::{Machine, Seen, State, Step, Windows};
 pub use readiness::{assess, readiness, Fingerprint, Readiness};
 
 fn env_ms(name: &str, default: u64) -> Duration {
@@ -54,6 +54,7 @@ fn configured_bond(bond_name: &str) -> Result<Bond> {
 /// The job's main loop. Returns when the DHCP client ends by itself while its bond exists (a
 /// release by `hotbond down`); otherwise runs until it is stopped.
 pub fn run(bond_name: &str) -> Result<()> {
+    let t0 = Instant::now();
     let bond = configured_bond(bond_name)?;
     let mut confirm = confirm::ConfirmSignal::open()?;
     service::write_own_pid_file(&Job::Settle(bond.name.clone()))?;
@@ -64,38 +65,73 @@ pub fn run(bond_name: &str) -> Result<()> {
     // After the client set up its signals: the hooks' thread blocks them all, so that none
     // meant for the job is taken by it, but only once it runs.
     dispatch::start(bond_name);
-    let mut machine = Machine::new(bond_name, env_ms("HOTBOND_SETTLE_DEBOUNCE_MS", 20));
+    let windows = Windows {
+        look: env_ms("HOTBOND_SETTLE_DEBOUNCE_MS", 20),
+        event: env_ms("HOTBOND_SETTLE_EVENT_DEBOUNCE_MS", 5),
+    };
+    let mut machine = Machine::new(bond_name, windows);
+    // The job's own start-up, which a bond's first plug waits for.
+    crate::debug!("{bond_name}: job set up in {} ms", t0.elapsed().as_millis());
     // The first look checks the static configuration too, as if all of it had gone.
     let mut wake = Wake {
         overrun: true,
         ..Wake::default()
     };
+    let mut r = Readiness::not(String::new());
+    // The bond's record, written once the job has nothing more urgent to do.
+    let mut due: Option<BondRecord> = None;
     loop {
         if confirm.requested() {
             dhcp.confirm()?;
         }
         if dhcp.turn(&mut k, Instant::now())? == Progress::Done {
+            if let Some(rec) = due.take() {
+                state::write_bond(&rec)?;
+            }
             // The job's work is over: it ends cleanly so that systemd does not start it
             // again and take a new lease.
             dispatch::job_ends();
             return Ok(());
         }
-        let r = readiness(&mut k, &bond)
-            .with_context(|| format!("{bond_name}: cannot read its state"))?;
+        // What is read here changes only with a link event (a failover is one too): a wake
+        // without one (a timer, a DHCP packet) leaves the last look true.
+        if wake.links_changed() {
+            r = readiness(&mut k, &bond)
+                .with_context(|| format!("{bond_name}: cannot read its state"))?;
+        }
         dhcp.bond_is(r.index);
         dispatch::bond_is(r.index);
         if let Some(i) = r.index.filter(|i| wake.removed_from(*i)) {
             statics::restore(&mut k, &bond, i);
         }
+        let seen = if wake.links_changed() && !wake.overrun {
+            Seen::LinkEvent
+        } else {
+            Seen::Look
+        };
         let before = machine.state().clone();
-        let step = match machine.step(&r, Instant::now()) {
-            Step::Act(on) => act(&mut k, &bond, &mut machine, dhcp.as_mut(), &on)?,
+        let step = match machine.step(&r, seen, Instant::now()) {
+            Step::Act(on) => {
+                let mut job = Acting {
+                    k: &mut k,
+                    bond: &bond,
+                    machine: &mut machine,
+                    events: &events,
+                    due: &mut due,
+                };
+                job.act(dhcp.as_mut(), &on, &r)?
+            }
             step => step,
         };
         match machine.state() {
             // So `hotbond status` can say what the job is waiting for.
             State::Waiting { reason } if *machine.state() != before => {
-                record(&bond, &Readiness::not(reason.clone()), "waiting", None)?;
+                due = Some(bond_record(
+                    &bond,
+                    &Readiness::not(reason.clone()),
+                    "waiting",
+                    None,
+                ));
             }
             _ => {}
         }
@@ -106,7 +142,21 @@ pub fn run(bond_name: &str) -> Result<()> {
         let deadline = earliest(deadline, dhcp.deadline());
         let mut fds = dhcp.wait_fds();
         fds.push(confirm.as_fd());
-        wake = events.wait(deadline, &fds)?;
+        wake = match due.take() {
+            None => events.wait(deadline, &fds)?,
+            // A DHCP reply or a link event already waiting comes first: the packets the
+            // client sends next are on the way to the address, the record is not.
+            Some(rec) => {
+                let now = events.wait(Some(Instant::now()), &fds)?;
+                if now.anything() {
+                    due = Some(rec);
+                    now
+                } else {
+                    state::write_bond(&rec)?;
+                    events.wait(deadline, &fds)?
+                }
+            }
+        };
     }
 }
 
@@ -117,31 +167,54 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     }
 }
 
-/// The bond settled: under the bond's lock, so that no hook (or `hotbond down`)
-/// interleaves, looks once more and, if nothing changed, lets the DHCP client act.
-fn act(
-    k: &mut Kernel,
-    bond: &Bond,
-    machine: &mut Machine,
-    dhcp: &mut dyn Supervisor,
-    on: &SettledOn,
-) -> Result<Step> {
-    let _guard = lock::lock_bond(bond.name.as_str())?;
-    let again = readiness(k, bond)?;
-    match machine.step(&again, Instant::now()) {
-        Step::Act(now) if now == *on => {}
-        // Changed since: the machine starts over with what is there now.
-        step => return Ok(step),
-    }
-    let action: DhcpAction = dhcp.settled(on)?;
-    dispatch::settled(on);
-    let overhead = machine.acted(action, Instant::now());
-    record(bond, &again, action.as_str(), Some(overhead))?;
-    Ok(Step::Wait)
+/// What [`Acting::act`] works with.
+struct Acting<'a> {
+    k: &'a mut Kernel,
+    bond: &'a Bond,
+    machine: &'a mut Machine,
+    events: &'a LinkEvents,
+    /// The bond's record to write once the job is idle.
+    due: &'a mut Option<BondRecord>,
 }
 
-fn record(bond: &Bond, r: &Readiness, action: &str, overhead: Option<u64>) -> Result<()> {
-    state::write_bond(&BondRecord {
+impl Acting<'_> {
+    /// The bond settled on `on`, as `r` (the last look) shows: under the bond's lock, so
+    /// that no hook (or `hotbond down`) interleaves, lets the DHCP client act if nothing
+    /// changed. Only if the lock had to be waited for, or the kernel has announced a change
+    /// since, is the bond read once more: otherwise `r` is still what it is. The client
+    /// sends first; the record is written later.
+    fn act(&mut self, dhcp: &mut dyn Supervisor, on: &SettledOn, r: &Readiness) -> Result<Step> {
+        let name = self.bond.name.as_str();
+        let (_guard, look_again) = match lock::try_lock_bond(name)? {
+            Some(g) => (g, self.events.pending()?),
+            None => (lock::lock_bond(name)?, true),
+        };
+        let again = if look_again {
+            let again = readiness(self.k, self.bond)?;
+            match self.machine.step(&again, Seen::Look, Instant::now()) {
+                Step::Act(now) if now == *on => {}
+                // Changed since: the machine starts over with what is there now.
+                step => return Ok(step),
+            }
+            again
+        } else {
+            r.clone()
+        };
+        let action: DhcpAction = dhcp.settled(on)?;
+        dispatch::settled(on);
+        let overhead = self.machine.acted(action, Instant::now());
+        *self.due = Some(bond_record(
+            self.bond,
+            &again,
+            action.as_str(),
+            Some(overhead),
+        ));
+        Ok(Step::Wait)
+    }
+}
+
+fn bond_record(bond: &Bond, r: &Readiness, action: &str, overhead: Option<u64>) -> BondRecord {
+    BondRecord {
         bond: bond.name.to_string(),
         settled: r.ready,
         active_slave: r.active.clone(),
@@ -150,5 +223,5 @@ fn record(bond: &Bond, r: &Readiness, action: &str, overhead: Option<u64>) -> Re
         dhcp_action: action.to_string(),
         settle_overhead_ms: overhead,
         updated_unix_ms: state::now_ms(),
-    })
+    }
 }
