@@ -36,6 +36,13 @@ fn index_of(k: &mut Kernel, name: &IfName) -> Result<u32> {
 /// waits for the bond whatever the order, and one that finds its bond gone after a rollback
 /// just waits for the next.
 pub fn apply(plan: &Plan, k: &mut Kernel) -> Result<()> {
+    finish_job_start(apply_starting(plan, k)?);
+    Ok(())
+}
+
+/// [`apply`], but returns with the job's start still being asked for: the caller gives
+/// the bond's lock back, then waits for it with [`finish_job_start`].
+pub fn apply_starting(plan: &Plan, k: &mut Kernel) -> Result<Option<Pending>> {
     let pending = plan.ensure_job.as_ref().and_then(begin_job);
     let mut undo: Vec<Undo> = Vec::new();
     for a in &plan.actions {
@@ -48,10 +55,14 @@ pub fn apply(plan: &Plan, k: &mut Kernel) -> Result<()> {
             return Err(e.context(format!("could not {a}")));
         }
     }
+    Ok(pending)
+}
+
+/// Waits until the job's start has been accepted (systemctl returned).
+pub fn finish_job_start(pending: Option<Pending>) {
     if let Some(Err(e)) = pending.map(|p| p.finish()) {
         crate::warn!("could not start the bond's job: {e:#}");
     }
-    Ok(())
 }
 
 /// Asks for the job. One that cannot be started does not undo the kernel work: the bond's

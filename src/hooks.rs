@@ -85,17 +85,21 @@ pub fn handle(event: &Event, cfg: &Config, dry_run: bool) -> Result<Plan> {
         crate::debug!("{}", p.reason);
         return Ok(p);
     };
-    let _guard = if dry_run {
-        None
-    } else {
-        Some(lock::lock_bond(bond.name.as_str())?)
-    };
+    if dry_run {
+        let obs = observe(event, cfg, &mut k)?;
+        let p = plan::plan(event, cfg, &obs);
+        crate::info!("{event}: {}", p.reason);
+        return Ok(p);
+    }
+    let _start = lock::lock_job_start(bond.name.as_str())?;
+    let guard = lock::lock_bond(bond.name.as_str())?;
     let obs = observe(event, cfg, &mut k)?;
     let p = plan::plan(event, cfg, &obs);
     crate::info!("{event}: {}", p.reason);
-    if !dry_run {
-        apply::apply(&p, &mut k)?;
-    }
+    let pending = apply::apply_starting(&p, &mut k)?;
+    // The kernel work is done: the bond's job may act while systemd is still being asked.
+    drop(guard);
+    apply::finish_job_start(pending);
     Ok(p)
 }
 

@@ -23,6 +23,14 @@ pub fn try_lock_bond(bond: &str) -> Result<Option<BondLock>> {
     take(&format!("{bond}.lock"), false)
 }
 
+/// Held by a hook from before it takes the bond's lock until systemd has accepted the start
+/// of the bond's job, which can take hundreds of milliseconds: the bond's lock is given
+/// back before that, so that the job is not kept from acting, while whoever stops the job
+/// (`hotbond down`, another hook) takes this one first and so comes after that start.
+pub fn lock_job_start(bond: &str) -> Result<BondLock> {
+    take(&format!("{bond}.start.lock"), true)?.context("the job's start lock was not taken")
+}
+
 /// The lock `file`; with `wait` false None at once when someone else holds it.
 fn take(file: &str, wait: bool) -> Result<Option<BondLock>> {
     let dir = paths::run_dir();

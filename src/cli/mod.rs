@@ -141,10 +141,12 @@ fn cmd_down(name: &str, dry_run: bool) -> Result<()> {
     let cfg = Config::load()?;
     let bond = configured_bond(&cfg, name)?;
     let mut k = Kernel::open()?;
+    // The start lock first: a hook that asked systemd to start the job is done asking
+    // before this stops it.
     let _g = if dry_run {
         None
     } else {
-        Some(lock::lock_bond(name)?)
+        Some((lock::lock_job_start(name)?, lock::lock_bond(name)?))
     };
     let master = hooks::master_state(&mut k, name)?;
     let p = plan::plan_down(bond, master.as_ref());
