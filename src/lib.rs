@@ -28,7 +28,6 @@ pub mod state;
 pub mod statefs;
 pub mod status;
 pub mod supplicant;
-pub mod systemd_bus;
 
 /// Runs a binary's main body with its arguments (program name left out) as UTF-8: one that
 /// is not is refused with one line and exit status 2, as a bad invocation.

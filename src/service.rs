@@ -16,7 +16,6 @@ use nix::unistd::Pid;
 
 use crate::net::IfName;
 use crate::process::{self, pid_alive, wait_gone, Identity};
-use crate::systemd_bus::StartUnit;
 use crate::{paths, statefs};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -144,42 +143,28 @@ pub fn ensure(job: &Job) -> Result<()> {
 /// A start this process asked for: see [`ensure_begin`].
 pub struct Pending {
     job: Job,
-    /// How systemd was asked (systemd backend only), its answer not read yet.
-    systemd: Option<Asked>,
-}
-
-enum Asked {
-    /// Over systemd's private socket, as systemctl would.
-    Bus(StartUnit),
-    /// `systemctl --no-block start`, still running: where the socket could not be used.
-    Systemctl(std::process::Child),
+    /// `systemctl --no-block start`, still running (systemd backend only).
+    systemctl: Option<std::process::Child>,
 }
 
 impl Pending {
-    /// Waits for the request to be accepted (systemd queued the start).
+    /// Waits for the request to be accepted (systemctl returns once systemd queued it).
     pub fn finish(self) -> Result<()> {
-        match self.systemd {
-            None => Ok(()),
-            // Asking again is harmless: a start of a unit that is starting is merged.
-            Some(Asked::Bus(call)) => call.accepted().or_else(|e| {
-                crate::warn!("{e:#}: asking by systemctl");
-                systemctl(&["--no-block", "start", &self.job.unit()])
-            }),
-            Some(Asked::Systemctl(child)) => {
-                let out = child.wait_with_output().context("cannot run systemctl")?;
-                process::outcome(
-                    &format!("systemctl --no-block start {}", self.job.unit()),
-                    &out,
-                )
-            }
-        }
+        let Some(child) = self.systemctl else {
+            return Ok(());
+        };
+        let out = child.wait_with_output().context("cannot run systemctl")?;
+        process::outcome(
+            &format!("systemctl --no-block start {}", self.job.unit()),
+            &out,
+        )
     }
 
     /// Takes the start back (the work it was for failed and was undone). Under systemd the
     /// job may not have written its pid file yet, so this asks systemd unconditionally.
     pub fn cancel(self) {
         let job = self.job.clone();
-        let systemd = self.systemd.is_some();
+        let systemd = self.systemctl.is_some();
         let _ = self.finish();
         if systemd {
             let _ = fs::remove_file(job.pid_file());
@@ -198,8 +183,16 @@ pub fn ensure_begin(job: &Job) -> Result<Option<Pending>> {
     if running_pid(job).is_some() {
         return Ok(None);
     }
-    let systemd = match backend() {
-        Backend::Systemd => Some(ask_systemd(&job.unit())?),
+    let systemctl = match backend() {
+        Backend::Systemd => Some(
+            Command::new("systemctl")
+                .args(["--no-block", "start", &job.unit()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .context("cannot run systemctl")?,
+        ),
         Backend::Detached => {
             spawn_detached(job)?;
             None
@@ -207,26 +200,8 @@ pub fn ensure_begin(job: &Job) -> Result<Option<Pending>> {
     };
     Ok(Some(Pending {
         job: job.clone(),
-        systemd,
+        systemctl,
     }))
-}
-
-/// Asks systemd to start `unit` without waiting for the answer: over its private socket
-/// (no process to start), or by systemctl where that cannot be used (not root, an older
-/// systemd).
-fn ask_systemd(unit: &str) -> Result<Asked> {
-    match StartUnit::send(unit) {
-        Ok(call) => return Ok(Asked::Bus(call)),
-        Err(e) => crate::debug!("{e:#}: asking by systemctl"),
-    }
-    let child = Command::new("systemctl")
-        .args(["--no-block", "start", unit])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("cannot run systemctl")?;
-    Ok(Asked::Systemctl(child))
 }
 
 /// Stops the job and waits (bounded) until it is gone.
