@@ -223,8 +223,13 @@ fn builtin_lease_survives_sigkill_and_is_released_by_down() {
         w.server_log()
     );
 
-    // `hotbond down`: RELEASE (the server forgets the lease), the address is gone.
-    assert!(w.server_leases().contains(&addr));
+    // `hotbond down`: RELEASE (the server forgets the lease), the address is gone. dnsmasq
+    // writes its leases file after its ACK, so the client can be BOUND a moment before it.
+    assert!(
+        wait_for(WAIT, || w.server_leases().contains(&addr)),
+        "the server never recorded {addr}:\n{}",
+        w.server_log()
+    );
     w.cli.hotbond(&["down", "br0"]).assert_ok();
     assert!(
         wait_for(WAIT, || !w.server_leases().contains(&addr)),
