@@ -161,6 +161,9 @@ pub struct Machine {
     exchange: Option<Exchange>,
     /// The lease whose address is on the interface.
     applied: Option<Lease>,
+    /// The MAC the server last acknowledged `applied` for: after a failover the server still
+    /// binds the address to the old MAC until it answers from the new one.
+    acked_for: Option<Mac>,
     /// A lease from an earlier run, to ask for again (not applied).
     remembered: Option<Lease>,
     deadline: Option<BootTime>,
@@ -176,6 +179,7 @@ impl Machine {
             state: State::Init,
             exchange: None,
             applied: None,
+            acked_for: None,
             remembered: None,
             deadline: None,
             nak_delay: FIRST_NAK_DELAY,
@@ -324,8 +328,11 @@ impl Machine {
                 } else {
                     REBOOT_ATTEMPTS
                 };
-                if self.exchange.as_ref().is_some_and(|e| e.attempts < limit) {
+                let attempts = self.exchange.as_ref().map_or(u32::MAX, |e| e.attempts);
+                if attempts < limit {
                     self.retransmit(now, &mut fx);
+                } else if self.state == State::Rebooting && self.lease_moved() {
+                    self.keep_asking(now, attempts == limit, &mut fx);
                 } else {
                     self.give_up(now, &mut fx);
                 }
@@ -444,6 +451,7 @@ impl Machine {
         }
         fx.push(Effect::Persist(lease.clone()));
         self.applied = Some(lease);
+        self.acked_for = self.link.map(|l| l.mac);
         self.remembered = None;
         self.exchange = None;
         self.nak_delay = FIRST_NAK_DELAY;
@@ -481,6 +489,27 @@ impl Machine {
             self.deadline = Some(now + self.nak_delay);
             self.nak_delay = (self.nak_delay * 2).min(MAX_NAK_DELAY);
         }
+    }
+
+    /// The address is held, but the server last acknowledged it for another MAC (a failover
+    /// it has not answered yet): it would hand the address to nobody, or renew it for the old
+    /// slave, so the client must keep asking from the new MAC rather than wait for T1.
+    fn lease_moved(&self) -> bool {
+        self.applied.is_some() && self.acked_for != self.link.map(|l| l.mac)
+    }
+
+    /// REBOOTING after a MAC change went unanswered (the server may be down): the address
+    /// stays, and the REQUEST is sent again at the capped interval until an answer or expiry.
+    fn keep_asking(&mut self, now: BootTime, first: bool, fx: &mut Vec<Effect>) {
+        if first {
+            crate::info!(
+                "{}: dhcp: no answer in {} yet: keeping the address, asking again from {}",
+                self.config.name,
+                self.state,
+                self.link.map_or(String::new(), |l| l.mac.to_string())
+            );
+        }
+        self.retransmit(now, fx);
     }
 
     /// Retransmissions ran out (REQUESTING, REBOOTING). An address still held stays until

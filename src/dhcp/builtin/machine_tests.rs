@@ -568,9 +568,43 @@ fn mac_change_keeps_the_address_and_asks_again_from_the_new_mac() {
 }
 
 #[test]
-fn mac_change_unanswered_keeps_the_lease_until_its_timers() {
+fn mac_change_unanswered_keeps_the_address_and_keeps_asking_until_an_answer() {
+    // The server is down during the failover: it still binds ADDR to MAC, so the client
+    // must not settle for BOUND until T1 but ask again from MAC2 until the server answers.
     let mut m = bound(3600);
     m.link_changed(at(10), link(MAC2));
+    let mut fx = Vec::new();
+    let mut last = None;
+    for _ in 0..REBOOT_ATTEMPTS + 5 {
+        let t = m.deadline().unwrap();
+        assert!(t < at(1 + 1800), "asks again before T1, not at it");
+        let out = m.timeout(t);
+        let (r, _) = only_sent(&out);
+        assert_eq!(r.opts().msg_type(), Some(MessageType::Request));
+        assert_eq!(&r.chaddr()[..6], &MAC2.0);
+        assert_eq!(m.state(), State::Rebooting);
+        last = Some(r);
+        fx.extend(out);
+    }
+    no_release(&fx);
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Remove(_))));
+    assert_eq!(m.lease().map(|l| l.address), Some(ADDR));
+    // The server is back: one ACK moves the lease to MAC2, and the timers are the usual ones.
+    let t = m.deadline().unwrap();
+    let fx = m.receive(
+        t,
+        &bytes(&reply(MessageType::Ack, &last.unwrap(), SERVER, 3600)),
+    );
+    assert_eq!(m.state(), State::Bound);
+    assert!(matches!(&fx[0], Effect::Renew(l) if l.address == ADDR));
+}
+
+#[test]
+fn unanswered_confirm_on_the_same_mac_keeps_the_lease_until_its_timers() {
+    // Nothing moved (a resume's confirmation on the same slave): the server's binding is
+    // still right, so an unanswered INIT-REBOOT falls back to BOUND and T1 as before.
+    let mut m = bound(3600);
+    m.confirm(at(10));
     let mut fx = Vec::new();
     for _ in 0..REBOOT_ATTEMPTS {
         let t = m.deadline().unwrap();
@@ -580,6 +614,27 @@ fn mac_change_unanswered_keeps_the_lease_until_its_timers() {
     assert!(!fx.iter().any(|e| matches!(e, Effect::Remove(_))));
     assert_eq!(m.state(), State::Bound);
     assert_eq!(m.deadline(), Some(at(1 + 1800)));
+}
+
+#[test]
+fn mac_change_unanswered_until_expiry_starts_over() {
+    let mut m = bound(120);
+    m.link_changed(at(10), link(MAC2));
+    let mut removed = false;
+    while let Some(t) = m.deadline() {
+        let fx = m.timeout(t);
+        if fx
+            .iter()
+            .any(|e| matches!(e, Effect::Remove(l) if l.address == ADDR))
+        {
+            removed = true;
+            assert!(t >= at(121), "removed only at expiry, not at {t:?}");
+            let (d, _) = only_sent(&fx);
+            assert_eq!(d.opts().msg_type(), Some(MessageType::Discover));
+            break;
+        }
+    }
+    assert!(removed);
 }
 
 #[test]
