@@ -54,109 +54,22 @@ fn configured_bond(bond_name: &str) -> Result<Bond> {
 /// The job's main loop. Returns when the DHCP client ends by itself while its bond exists (a
 /// release by `hotbond down`); otherwise runs until it is stopped.
 pub fn run(bond_name: &str) -> Result<()> {
-    let t0 = Instant::now();
-    let bond = configured_bond(bond_name)?;
-    let mut confirm = confirm::ConfirmSignal::open()?;
-    service::write_own_pid_file(&Job::Settle(bond.name.clone()))?;
-    // Subscribe before the first look, so no change falls between the two.
-    let mut events = LinkEvents::subscribe()?;
-    let mut k = Kernel::open()?;
-    let mut dhcp = supervise::start(&bond)?;
-    // After the client set up its signals: the hooks' thread blocks them all, so that none
-    // meant for the job is taken by it, but only once it runs.
-    dispatch::start(bond_name);
-    let windows = Windows {
-        look: env_ms("HOTBOND_SETTLE_DEBOUNCE_MS", 20),
-        event: env_ms("HOTBOND_SETTLE_EVENT_DEBOUNCE_MS", 5),
-    };
-    let mut machine = Machine::new(bond_name, windows);
-    // The job's own start-up, which a bond's first plug waits for.
-    crate::debug!("{bond_name}: job set up in {} ms", t0.elapsed().as_millis());
-    // The first look checks the static configuration too, as if all of it had gone.
-    let mut wake = Wake {
-        overrun: true,
-        ..Wake::default()
-    };
-    let mut r = Readiness::not(String::new());
-    // The bond's record, written once the job has nothing more urgent to do.
-    let mut due: Option<BondRecord> = None;
+    let mut job = BondJob::start(bond_name)?;
     loop {
-        if confirm.requested() {
-            dhcp.confirm()?;
+        if job.dhcp_turn()? == Progress::Done {
+            return job.end();
         }
-        if dhcp.turn(&mut k, Instant::now())? == Progress::Done {
-            if let Some(rec) = due.take() {
-                state::write_bond(&rec)?;
-            }
-            // The job's work is over: it ends cleanly so that systemd does not start it
-            // again and take a new lease.
-            dispatch::job_ends();
-            return Ok(());
-        }
-        // What is read here changes only with a link event (a failover is one too): a wake
-        // without one (a timer, a DHCP packet) leaves the last look true.
-        if wake.links_changed() {
-            r = readiness(&mut k, &bond)
-                .with_context(|| format!("{bond_name}: cannot read its state"))?;
-        }
-        dhcp.bond_is(r.index);
-        dispatch::bond_is(r.index);
-        if let Some(i) = r.index.filter(|i| wake.removed_from(*i)) {
-            statics::restore(&mut k, &bond, i);
-        }
-        let seen = if wake.links_changed() && !wake.overrun {
-            Seen::LinkEvent
-        } else {
-            Seen::Look
-        };
-        let before = machine.state().clone();
-        let step = match machine.step(&r, seen, Instant::now()) {
-            Step::Act(on) => {
-                let mut job = Acting {
-                    k: &mut k,
-                    bond: &bond,
-                    machine: &mut machine,
-                    events: &events,
-                    due: &mut due,
-                };
-                job.act(dhcp.as_mut(), &on, &r)?
-            }
-            step => step,
-        };
-        match machine.state() {
-            // So `hotbond status` can say what the job is waiting for.
-            State::Waiting { reason } if *machine.state() != before => {
-                due = Some(bond_record(
-                    &bond,
-                    &Readiness::not(reason.clone()),
-                    "waiting",
-                    None,
-                ));
-            }
-            _ => {}
-        }
-        let deadline = match step {
-            Step::WaitUntil(t) => Some(t),
-            _ => None,
-        };
-        let deadline = earliest(deadline, dhcp.deadline());
-        let mut fds = dhcp.wait_fds();
-        fds.push(confirm.as_fd());
-        wake = match due.take() {
-            None => events.wait(deadline, &fds)?,
-            // A DHCP reply or a link event already waiting comes first: the packets the
-            // client sends next are on the way to the address, the record is not.
-            Some(rec) => {
-                let now = events.wait(Some(Instant::now()), &fds)?;
-                if now.anything() {
-                    due = Some(rec);
-                    now
-                } else {
-                    state::write_bond(&rec)?;
-                    events.wait(deadline, &fds)?
-                }
-            }
-        };
+        let step = job.look_and_step()?;
+        let deadline = earliest(wait_until(&step), job.dhcp.deadline());
+        job.sleep(deadline)?;
+    }
+}
+
+/// Until when the machine's `step` lets the job sleep, if it sets a limit.
+fn wait_until(step: &Step) -> Option<Instant> {
+    match step {
+        Step::WaitUntil(t) => Some(*t),
+        _ => None,
     }
 }
 
@@ -167,30 +80,132 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     }
 }
 
-/// What [`Acting::act`] works with.
-struct Acting<'a> {
-    k: &'a mut Kernel,
-    bond: &'a Bond,
-    machine: &'a mut Machine,
-    events: &'a LinkEvents,
-    /// The bond's record to write once the job is idle.
-    due: &'a mut Option<BondRecord>,
+/// What the job holds from one wake to the next.
+struct BondJob {
+    bond: Bond,
+    confirm: confirm::ConfirmSignal,
+    events: LinkEvents,
+    k: Kernel,
+    dhcp: Box<dyn Supervisor>,
+    machine: Machine,
+    /// What ended the last sleep.
+    wake: Wake,
+    /// The last look at the bond.
+    r: Readiness,
+    /// The bond's record, written once the job has nothing more urgent to do.
+    due: Option<BondRecord>,
 }
 
-impl Acting<'_> {
-    /// The bond settled on `on`, as `r` (the last look) shows: under the bond's lock, so
-    /// that no hook (or `hotbond down`) interleaves, lets the DHCP client act if nothing
-    /// changed. Only if the lock had to be waited for, or the kernel has announced a change
-    /// since, is the bond read once more: otherwise `r` is still what it is. The client
+impl BondJob {
+    fn start(bond_name: &str) -> Result<BondJob> {
+        let t0 = Instant::now();
+        let bond = configured_bond(bond_name)?;
+        let confirm = confirm::ConfirmSignal::open()?;
+        service::write_own_pid_file(&Job::Settle(bond.name.clone()))?;
+        // Subscribe before the first look, so no change falls between the two.
+        let events = LinkEvents::subscribe()?;
+        let k = Kernel::open()?;
+        let dhcp = supervise::start(&bond)?;
+        // After the client set up its signals: the hooks' thread blocks them all, so that none
+        // meant for the job is taken by it, but only once it runs.
+        dispatch::start(bond_name);
+        let windows = Windows {
+            look: env_ms("HOTBOND_SETTLE_DEBOUNCE_MS", 20),
+            event: env_ms("HOTBOND_SETTLE_EVENT_DEBOUNCE_MS", 5),
+        };
+        let machine = Machine::new(bond_name, windows);
+        // The job's own start-up, which a bond's first plug waits for.
+        crate::debug!("{bond_name}: job set up in {} ms", t0.elapsed().as_millis());
+        Ok(BondJob {
+            bond,
+            confirm,
+            events,
+            k,
+            dhcp,
+            machine,
+            // The first look checks the static configuration too, as if all of it had gone.
+            wake: Wake {
+                overrun: true,
+                ..Wake::default()
+            },
+            r: Readiness::not(String::new()),
+            due: None,
+        })
+    }
+
+    /// Lets the DHCP client handle what woke the job (a confirmation asked for, its packets,
+    /// its timers).
+    fn dhcp_turn(&mut self) -> Result<Progress> {
+        if self.confirm.requested() {
+            self.dhcp.confirm()?;
+        }
+        self.dhcp.turn(&mut self.k, Instant::now())
+    }
+
+    /// The DHCP client is done.
+    fn end(&mut self) -> Result<()> {
+        if let Some(rec) = self.due.take() {
+            state::write_bond(&rec)?;
+        }
+        // The job's work is over: it ends cleanly so that systemd does not start it
+        // again and take a new lease.
+        dispatch::job_ends();
+        Ok(())
+    }
+
+    /// Looks at the bond again if a link changed, and lets the machine (and, once the bond
+    /// settled, the DHCP client) act on it.
+    fn look_and_step(&mut self) -> Result<Step> {
+        // What is read here changes only with a link event (a failover is one too): a wake
+        // without one (a timer, a DHCP packet) leaves the last look true.
+        if self.wake.links_changed() {
+            self.r = readiness(&mut self.k, &self.bond)
+                .with_context(|| format!("{}: cannot read its state", self.bond.name))?;
+        }
+        let index = self.r.index;
+        self.dhcp.bond_is(index);
+        dispatch::bond_is(index);
+        if let Some(i) = index.filter(|i| self.wake.removed_from(*i)) {
+            statics::restore(&mut self.k, &self.bond, i);
+        }
+        let seen = if self.wake.links_changed() && !self.wake.overrun {
+            Seen::LinkEvent
+        } else {
+            Seen::Look
+        };
+        let before = self.machine.state().clone();
+        let step = match self.machine.step(&self.r, seen, Instant::now()) {
+            Step::Act(on) => self.act(&on)?,
+            step => step,
+        };
+        match self.machine.state() {
+            // So `hotbond status` can say what the job is waiting for.
+            State::Waiting { reason } if *self.machine.state() != before => {
+                self.due = Some(bond_record(
+                    &self.bond,
+                    &Readiness::not(reason.clone()),
+                    "waiting",
+                    None,
+                ));
+            }
+            _ => {}
+        }
+        Ok(step)
+    }
+
+    /// The bond settled on `on`, as the last look shows: under the bond's lock, so that no
+    /// hook (or `hotbond down`) interleaves, lets the DHCP client act if nothing changed.
+    /// Only if the lock had to be waited for, or the kernel has announced a change since, is
+    /// the bond read once more: otherwise the last look is still what it is. The client
     /// sends first; the record is written later.
-    fn act(&mut self, dhcp: &mut dyn Supervisor, on: &SettledOn, r: &Readiness) -> Result<Step> {
+    fn act(&mut self, on: &SettledOn) -> Result<Step> {
         let name = self.bond.name.as_str();
         let (_guard, look_again) = match lock::try_lock_bond(name)? {
             Some(g) => (g, self.events.pending()?),
             None => (lock::lock_bond(name)?, true),
         };
         let again = if look_again {
-            let again = readiness(self.k, self.bond)?;
+            let again = readiness(&mut self.k, &self.bond)?;
             match self.machine.step(&again, Seen::Look, Instant::now()) {
                 Step::Act(now) if now == *on => {}
                 // Changed since: the machine starts over with what is there now.
@@ -198,18 +213,41 @@ impl Acting<'_> {
             }
             again
         } else {
-            r.clone()
+            self.r.clone()
         };
-        let action: DhcpAction = dhcp.settled(on)?;
+        let action: DhcpAction = self.dhcp.settled(on)?;
         dispatch::settled(on);
         let overhead = self.machine.acted(action, Instant::now());
-        *self.due = Some(bond_record(
-            self.bond,
+        self.due = Some(bond_record(
+            &self.bond,
             &again,
             action.as_str(),
             Some(overhead),
         ));
         Ok(Step::Wait)
+    }
+
+    /// Sleeps until a link event, the DHCP client's descriptors or a confirmation request
+    /// wake the job, or `deadline` passes; writes a due record first when nothing waits.
+    fn sleep(&mut self, deadline: Option<Instant>) -> Result<()> {
+        let mut fds = self.dhcp.wait_fds();
+        fds.push(self.confirm.as_fd());
+        self.wake = match self.due.take() {
+            None => self.events.wait(deadline, &fds)?,
+            // A DHCP reply or a link event already waiting comes first: the packets the
+            // client sends next are on the way to the address, the record is not.
+            Some(rec) => {
+                let now = self.events.wait(Some(Instant::now()), &fds)?;
+                if now.anything() {
+                    self.due = Some(rec);
+                    now
+                } else {
+                    state::write_bond(&rec)?;
+                    self.events.wait(deadline, &fds)?
+                }
+            }
+        };
+        Ok(())
     }
 }
 
