@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::kernel::{self, Kernel, RfkillDev};
 use crate::net::ifname::{shown, IfName};
 use crate::plan::{self, Event, MasterState, Observed, Plan};
+use crate::service::{self, Job};
 use crate::{apply, lock, state};
 
 /// What the kernel says now about the event's interface and its bond.
@@ -39,6 +40,7 @@ pub fn observe(event: &Event, cfg: &Config, k: &mut Kernel) -> Result<Observed> 
         recorded_bond: state::recorded_bond(iface.as_str()),
         bonding_loaded: kernel::bonding_loaded(),
         radio,
+        supplicant_running: service::running_pid(&Job::Supplicant(iface.clone())).is_some(),
     };
     if let Some(bond) = plan::bond_of(event, cfg, &obs) {
         obs.master = master_state(k, bond.name.as_str())?;

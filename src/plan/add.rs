@@ -125,15 +125,7 @@ pub fn plan(event: &Event, cfg: &Config, obs: &Observed) -> Plan {
         Event::Remove(_) => Plan {
             reason: format!("{iface} removed from {bname}: the active slave may have changed"),
             ensure_job: obs.master.as_ref().map(|_| Job::Settle(bname.clone())),
-            actions: vec![
-                Action::StopSupplicant {
-                    iface: iface.clone(),
-                    stop: Stop::Ask,
-                },
-                Action::ForgetSlave {
-                    iface: iface.clone(),
-                },
-            ],
+            actions: removed(iface, obs),
         },
         // No bond (taken down meanwhile): nothing to wait for, and no job to start.
         Event::Disconnected(_) if obs.master.is_none() => Plan::nothing(format!(
@@ -156,6 +148,19 @@ pub fn plan(event: &Event, cfg: &Config, obs: &Observed) -> Plan {
         },
         Event::Add(_) | Event::Connected(_) | Event::RadioChanged(_) => join(event, bond, obs),
     }
+}
+
+/// What a slave that is gone leaves to clean up: its supplicant, if one runs for it (a wired
+/// NIC usually has none), and its record.
+fn removed(iface: &IfName, obs: &Observed) -> Vec<Action> {
+    let stop = obs.supplicant_running.then(|| Action::StopSupplicant {
+        iface: iface.clone(),
+        stop: Stop::Ask,
+    });
+    let forget = Action::ForgetSlave {
+        iface: iface.clone(),
+    };
+    stop.into_iter().chain([forget]).collect()
 }
 
 /// Events about the master itself.
@@ -233,12 +238,16 @@ fn join(event: &Event, bond: &Bond, obs: &Observed) -> Plan {
         bond: bname.clone(),
     });
     // CONNECTED comes from a running supplicant: never a second one. A radio switched on
-    // may have come without one (plugged while switched off).
+    // may have come without one (plugged while switched off). An add replayed for a NIC
+    // already at work (`udevadm trigger`) finds its supplicant running.
     let wants_supplicant = obs
         .facts
         .as_ref()
         .is_some_and(|f| bond.supplicant_for(f).is_some());
-    if matches!(event, Event::Add(_) | Event::RadioChanged(_)) && wants_supplicant {
+    if matches!(event, Event::Add(_) | Event::RadioChanged(_))
+        && wants_supplicant
+        && !obs.supplicant_running
+    {
         actions.push(Action::StartSupplicant {
             iface: iface.clone(),
         });

@@ -127,6 +127,7 @@ pub fn present(
         recorded_bond: None,
         bonding_loaded,
         radio: None,
+        supplicant_running: false,
     }
 }
 

@@ -92,6 +92,9 @@ pub struct Observed {
     pub bonding_loaded: bool,
     /// The rfkill switches of the interface's radio; None for one without (wired NICs).
     pub radio: Option<Rfkill>,
+    /// The interface's supplicant job runs (its pid file names the live job): it is not
+    /// asked for again, and an interface without one has none to stop.
+    pub supplicant_running: bool,
 }
 
 impl Observed {

@@ -237,6 +237,7 @@ fn remove_stops_the_supplicant_and_settles_from_the_slave_record() {
         recorded_bond: Some("bond0".into()),
         master: Some(good_bond(&["enp3s0"], &[])),
         bonding_loaded: true,
+        supplicant_running: true,
         ..Default::default()
     };
     assert_eq!(
@@ -263,6 +264,60 @@ fn remove_stops_the_supplicant_and_settles_from_the_slave_record() {
         ..Default::default()
     };
     assert_eq!(decide(Event::Remove(i("wlp2s0")), &cfg(), &obs), nothing());
+}
+
+#[test]
+fn remove_of_a_nic_without_a_supplicant_stops_none() {
+    // The wired NIC never had a supplicant: only its record goes, and the bond settles.
+    let obs = Observed {
+        recorded_bond: Some("bond0".into()),
+        master: Some(good_bond(&["wlp2s0"], &[])),
+        bonding_loaded: true,
+        supplicant_running: false,
+        ..Default::default()
+    };
+    assert_eq!(
+        decide(Event::Remove(i("enp3s0")), &cfg(), &obs),
+        (
+            vec![Action::ForgetSlave { iface: i("enp3s0") }],
+            settle("bond0")
+        )
+    );
+}
+
+#[test]
+fn add_again_of_a_wireless_slave_whose_supplicant_runs_starts_no_second() {
+    // `udevadm trigger --action=add` replays the add of a NIC already at work.
+    let m = good_bond(&["enp3s0", "wlp2s0"], &["192.168.0.2/24", "fd00::2/64"]);
+    let obs = Observed {
+        supplicant_running: true,
+        ..present(
+            link(5, "wlp2s0", true, Some(BOND_INDEX)),
+            true,
+            true,
+            Some(m),
+            true,
+        )
+    };
+    assert_eq!(
+        decide(add("wlp2s0"), &cfg(), &obs),
+        (vec![record("wlp2s0", "bond0")], settle("bond0"))
+    );
+    // Its supplicant gone (stopped, crashed): the same add asks for it again.
+    let obs = Observed {
+        supplicant_running: false,
+        ..obs
+    };
+    assert_eq!(
+        decide(add("wlp2s0"), &cfg(), &obs),
+        (
+            vec![
+                record("wlp2s0", "bond0"),
+                Action::StartSupplicant { iface: i("wlp2s0") },
+            ],
+            settle("bond0")
+        )
+    );
 }
 
 #[test]

@@ -51,7 +51,7 @@ fn switching_the_radio_off_takes_nothing_down() {
 #[test]
 fn switching_the_radio_on_brings_the_slave_back_up_with_its_supplicant() {
     // The kernel set it down when the radio went off; the supplicant job is asked for again
-    // (it still runs: asking is harmless).
+    // if it no longer runs.
     assert_eq!(
         decide(radio("wlp2s0"), &cfg(), &wifi(true, false, ON)),
         (
@@ -62,6 +62,18 @@ fn switching_the_radio_on_brings_the_slave_back_up_with_its_supplicant() {
     // Some other hook brought it up already: nothing to bring up.
     let (got, _) = decide(radio("wlp2s0"), &cfg(), &wifi(true, true, ON));
     assert_eq!(got, [record("wlp2s0", "bond0"), start_supplicant()]);
+    // Its supplicant waited through the switch-off: no second one is asked for.
+    let running = Observed {
+        supplicant_running: true,
+        ..wifi(true, false, ON)
+    };
+    assert_eq!(
+        decide(radio("wlp2s0"), &cfg(), &running),
+        (
+            vec![up("wlp2s0"), record("wlp2s0", "bond0")],
+            settle("bond0")
+        )
+    );
 }
 
 #[test]
