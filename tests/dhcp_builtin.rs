@@ -13,14 +13,14 @@ mod common;
 
 use std::fs;
 use std::net::Ipv4Addr;
+use std::ops::Deref;
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
-use std::process::Child;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use common::dnsmasq::{DnsmasqWorld, Pool};
 use common::{wait_for, Env};
 use hotbond::dhcp::builtin::{boot_time, Action, Builtin, Config, Lease, Link, State};
 use hotbond::dhcp::stable_client_id;
@@ -31,109 +31,41 @@ const WAIT: Duration = Duration::from_secs(8);
 const POOL_A: (u8, u8) = (50, 99);
 const POOL_B: (u8, u8) = (100, 149);
 
-/// Both namespaces and the server. Dropping it stops the client and the server.
-struct World {
-    srv: Env,
-    cli: Env,
-    dnsmasq: Option<Child>,
-    leases: PathBuf,
+/// The server's pool on 10.NET.0.0/24: addresses 10.NET.0.LO-HI for 2 min.
+fn pool(net: u8, range: (u8, u8)) -> Pool {
+    Pool {
+        net,
+        range,
+        lease_time: "2m",
+        options: &[],
+    }
+}
+
+/// Both namespaces and the server. Dropping it stops the server.
+struct World(DnsmasqWorld);
+
+impl Deref for World {
+    type Target = DnsmasqWorld;
+    fn deref(&self) -> &DnsmasqWorld {
+        &self.0
+    }
 }
 
 fn world() -> Option<World> {
-    let srv = Env::new("unused.toml", "")?;
     let cli = Env::new("unused.toml", "")?;
-    assert!(
-        hotbond::dhcp::find_program("dnsmasq").is_some(),
-        "dnsmasq is not installed: these tests need a real DHCP server \
-         (Debian: apt-get install dnsmasq-base)"
-    );
-    srv.ip(&[
-        "link", "add", "s0", "type", "veth", "peer", "name", "c0", "netns", &cli.ns,
-    ]);
-    srv.ip(&["addr", "add", "10.77.0.1/24", "dev", "s0"]);
-    srv.ip(&["link", "set", "s0", "up"]);
-    cli.ip(&["link", "set", "c0", "address", "02:77:00:00:00:01"]);
-    cli.ip(&["link", "set", "c0", "up"]);
-    let leases = srv.dir.join("dnsmasq.leases");
-    let mut w = World {
-        srv,
-        cli,
-        dnsmasq: None,
-        leases,
-    };
-    w.serve(POOL_A);
-    Some(w)
+    DnsmasqWorld::new(cli, "c0", Some("02:77:00:00:00:01"), pool(77, POOL_A)).map(World)
 }
 
 impl World {
     /// (Re)starts dnsmasq with an empty lease file and addresses 10.77.0.LO-HI.
-    fn serve(&mut self, pool: (u8, u8)) {
-        self.serve_in(77, pool);
+    fn serve(&mut self, range: (u8, u8)) {
+        self.0.serve(pool(77, range));
     }
 
     /// The server moves to 10.NET.0.1/24 (the network the client wakes up on) and restarts
     /// there with an empty lease file and addresses 10.NET.0.LO-HI.
-    fn renumber(&mut self, net: u8, pool: (u8, u8)) {
-        self.stop_server();
-        self.srv.ip(&["addr", "flush", "dev", "s0"]);
-        self.srv
-            .ip(&["addr", "add", &format!("10.{net}.0.1/24"), "dev", "s0"]);
-        self.serve_in(net, pool);
-    }
-
-    fn serve_in(&mut self, net: u8, (lo, hi): (u8, u8)) {
-        self.stop_server();
-        fs::write(&self.leases, "").unwrap();
-        let range = format!("--dhcp-range=10.{net}.0.{lo},10.{net}.0.{hi},255.255.255.0,2m");
-        let leasefile = format!("--dhcp-leasefile={}", self.leases.display());
-        let log = format!(
-            "--log-facility={}",
-            self.srv.dir.join("dnsmasq.log").display()
-        );
-        let pid = format!("--pid-file={}", self.srv.dir.join("dnsmasq.pid").display());
-        let args = [
-            "--keep-in-foreground",
-            "--conf-file=/dev/null",
-            "--port=0",
-            "--user=root",
-            "--interface=s0",
-            "--bind-interfaces",
-            "--dhcp-authoritative",
-            "--log-dhcp",
-            "--no-ping",
-            &range,
-            &leasefile,
-            &log,
-            &pid,
-        ];
-        self.dnsmasq = Some(self.srv.spawn("dnsmasq", &args));
-        // Ready once it has written its pid file.
-        assert!(
-            wait_for(WAIT, || self.srv.dir.join("dnsmasq.pid").exists()),
-            "dnsmasq did not start: {}",
-            self.server_log()
-        );
-    }
-
-    fn stop_server(&mut self) {
-        if let Some(mut c) = self.dnsmasq.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = fs::remove_file(self.srv.dir.join("dnsmasq.pid"));
-    }
-
-    fn server_log(&self) -> String {
-        fs::read_to_string(self.srv.dir.join("dnsmasq.log")).unwrap_or_default()
-    }
-
-    /// dnsmasq's lease file: "expiry mac address hostname client-id" per line.
-    fn server_leases(&self) -> Vec<Vec<String>> {
-        fs::read_to_string(&self.leases)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| l.split_whitespace().map(str::to_string).collect())
-            .collect()
+    fn renumber(&mut self, net: u8, range: (u8, u8)) {
+        self.0.serve(pool(net, range));
     }
 
     fn link(&self) -> Link {
@@ -158,12 +90,6 @@ impl World {
 
     fn client_addrs(&self) -> Vec<String> {
         self.cli.addrs("c0")
-    }
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        self.stop_server();
     }
 }
 

@@ -10,9 +10,11 @@
 mod common;
 
 use std::fs;
+use std::ops::Deref;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
+use common::dnsmasq::{DnsmasqWorld, Pool};
 use common::{wait_for, Env};
 use serde_json::Value;
 
@@ -30,91 +32,29 @@ route_metric = 777
 name = "hbv*"
 "#;
 
-struct World {
-    cli: Env,
-    srv: Env,
-    dnsmasq: Option<std::process::Child>,
-}
+/// 10.78.0.50-99 for 10 min, with a DNS server and a domain.
+const POOL: Pool = Pool {
+    net: 78,
+    range: (50, 99),
+    lease_time: "10m",
+    options: &["6,10.78.0.53", "15,test.lan"],
+};
 
-impl Drop for World {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.dnsmasq.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+struct World(DnsmasqWorld);
+
+impl Deref for World {
+    type Target = DnsmasqWorld;
+    fn deref(&self) -> &DnsmasqWorld {
+        &self.0
     }
 }
 
 fn world() -> Option<World> {
     let cli = Env::new("hotbond.toml", CONFIG)?;
-    let srv = Env::new("unused.toml", "")?;
-    assert!(
-        hotbond::dhcp::find_program("dnsmasq").is_some(),
-        "dnsmasq is not installed: these tests need a real DHCP server \
-         (Debian: apt-get install dnsmasq-base)"
-    );
-    cli.ip(&[
-        "link", "add", "hbv0", "type", "veth", "peer", "name", "s0", "netns", &srv.ns,
-    ]);
-    srv.ip(&["addr", "add", "10.78.0.1/24", "dev", "s0"]);
-    srv.ip(&["link", "set", "s0", "up"]);
-    cli.ip(&["link", "set", "hbv0", "up"]);
-    let mut w = World {
-        cli,
-        srv,
-        dnsmasq: None,
-    };
-    w.serve();
-    Some(w)
+    DnsmasqWorld::new(cli, "hbv0", None, POOL).map(World)
 }
 
 impl World {
-    fn leases_file(&self) -> std::path::PathBuf {
-        self.srv.dir.join("dnsmasq.leases")
-    }
-
-    fn serve(&mut self) {
-        fs::write(self.leases_file(), "").unwrap();
-        let d = &self.srv.dir;
-        let args = [
-            "--keep-in-foreground".to_string(),
-            "--conf-file=/dev/null".into(),
-            "--port=0".into(),
-            "--user=root".into(),
-            "--interface=s0".into(),
-            "--bind-interfaces".into(),
-            "--dhcp-authoritative".into(),
-            "--log-dhcp".into(),
-            "--no-ping".into(),
-            "--dhcp-range=10.78.0.50,10.78.0.99,255.255.255.0,10m".into(),
-            "--dhcp-option=6,10.78.0.53".into(),
-            "--dhcp-option=15,test.lan".into(),
-            format!("--dhcp-leasefile={}", self.leases_file().display()),
-            format!("--log-facility={}", d.join("dnsmasq.log").display()),
-            format!("--pid-file={}", d.join("dnsmasq.pid").display()),
-        ];
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        self.dnsmasq = Some(self.srv.spawn("dnsmasq", &args));
-        assert!(
-            wait_for(WAIT, || d.join("dnsmasq.pid").exists()),
-            "dnsmasq did not start: {}",
-            self.server_log()
-        );
-    }
-
-    fn server_log(&self) -> String {
-        fs::read_to_string(self.srv.dir.join("dnsmasq.log")).unwrap_or_default()
-    }
-
-    /// The addresses dnsmasq holds a lease for.
-    fn server_leases(&self) -> Vec<String> {
-        fs::read_to_string(self.leases_file())
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| l.split_whitespace().nth(2).map(str::to_string))
-            .collect()
-    }
-
     /// br0's address from the pool and its valid lifetime, once there.
     fn leased(&self) -> Option<(String, Value)> {
         let v: Value = serde_json::from_str(&self.cli.ip(&["-j", "addr", "show", "br0"])).ok()?;
@@ -148,13 +88,6 @@ impl World {
             self.server_log()
         );
         got.unwrap()
-    }
-
-    fn job(&self) -> Option<i32> {
-        self.cli.processes().into_iter().find(|p| {
-            fs::read(format!("/proc/{p}/cmdline"))
-                .is_ok_and(|c| c.starts_with(b"/") && c.windows(14).any(|w| w == b"hotbond-settle"))
-        })
     }
 }
 
@@ -198,13 +131,16 @@ fn builtin_lease_survives_sigkill_and_is_released_by_down() {
     assert!(st["dhcp"]["builtin"]["lease_left_s"].as_u64().unwrap() > 500);
 
     // SIGKILL (how the unit stops the job): nothing is unconfigured.
-    let job = w.job().expect("the settle job runs");
+    let job = w.settle_job().expect("the settle job runs");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(job),
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
-    assert!(wait_for(WAIT, || w.job().is_none()), "the job did not die");
+    assert!(
+        wait_for(WAIT, || w.settle_job().is_none()),
+        "the job did not die"
+    );
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(w.leased().map(|l| l.0), Some(addr.clone()));
 
@@ -226,13 +162,13 @@ fn builtin_lease_survives_sigkill_and_is_released_by_down() {
     // `hotbond down`: RELEASE (the server forgets the lease), the address is gone. dnsmasq
     // writes its leases file after its ACK, so the client can be BOUND a moment before it.
     assert!(
-        wait_for(WAIT, || w.server_leases().contains(&addr)),
+        wait_for(WAIT, || w.server_addresses().contains(&addr)),
         "the server never recorded {addr}:\n{}",
         w.server_log()
     );
     w.cli.hotbond(&["down", "br0"]).assert_ok();
     assert!(
-        wait_for(WAIT, || !w.server_leases().contains(&addr)),
+        wait_for(WAIT, || !w.server_addresses().contains(&addr)),
         "the server still holds {addr}:\n{}",
         w.server_log()
     );
@@ -243,7 +179,7 @@ fn builtin_lease_survives_sigkill_and_is_released_by_down() {
         !text.contains("10.78.0.53"),
         "DNS left after a release: {text}"
     );
-    assert!(w.job().is_none());
+    assert!(w.settle_job().is_none());
 }
 
 #[test]

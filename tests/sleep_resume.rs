@@ -10,9 +10,10 @@
 
 mod common;
 
-use std::fs;
+use std::ops::Deref;
 use std::time::{Duration, Instant};
 
+use common::dnsmasq::{DnsmasqWorld, Pool};
 use common::{wait_for, Env};
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -27,83 +28,34 @@ client = "builtin"
 name = "hbv*"
 "#;
 
-struct World {
-    cli: Env,
-    srv: Env,
-    dnsmasq: Option<std::process::Child>,
+/// The server on 10.NET.0.1/24, handing out 10.NET.0.50-99.
+fn pool(net: u8) -> Pool {
+    Pool {
+        net,
+        range: (50, 99),
+        lease_time: "10m",
+        options: &[],
+    }
 }
 
-impl Drop for World {
-    fn drop(&mut self) {
-        self.stop_server();
+struct World(DnsmasqWorld);
+
+impl Deref for World {
+    type Target = DnsmasqWorld;
+    fn deref(&self) -> &DnsmasqWorld {
+        &self.0
     }
 }
 
 fn world() -> Option<World> {
     let cli = Env::new("hotbond.toml", CONFIG)?;
-    let srv = Env::new("unused.toml", "")?;
-    assert!(
-        hotbond::dhcp::find_program("dnsmasq").is_some(),
-        "dnsmasq is not installed: these tests need a real DHCP server \
-         (Debian: apt-get install dnsmasq-base)"
-    );
-    cli.ip(&[
-        "link", "add", "hbv0", "type", "veth", "peer", "name", "s0", "netns", &srv.ns,
-    ]);
-    srv.ip(&["link", "set", "s0", "up"]);
-    cli.ip(&["link", "set", "hbv0", "up"]);
-    let mut w = World {
-        cli,
-        srv,
-        dnsmasq: None,
-    };
-    w.serve(81);
-    Some(w)
+    DnsmasqWorld::new(cli, "hbv0", None, pool(81)).map(World)
 }
 
 impl World {
-    /// The server on 10.NET.0.1/24, handing out 10.NET.0.50-99 with an empty lease file.
+    /// The server moves to 10.NET.0.1/24 and restarts there with an empty lease file.
     fn serve(&mut self, net: u8) {
-        self.stop_server();
-        self.srv.ip(&["addr", "flush", "dev", "s0"]);
-        self.srv
-            .ip(&["addr", "add", &format!("10.{net}.0.1/24"), "dev", "s0"]);
-        let d = &self.srv.dir;
-        fs::write(d.join("dnsmasq.leases"), "").unwrap();
-        let args = [
-            "--keep-in-foreground".to_string(),
-            "--conf-file=/dev/null".into(),
-            "--port=0".into(),
-            "--user=root".into(),
-            "--interface=s0".into(),
-            "--bind-interfaces".into(),
-            "--dhcp-authoritative".into(),
-            "--log-dhcp".into(),
-            "--no-ping".into(),
-            format!("--dhcp-range=10.{net}.0.50,10.{net}.0.99,255.255.255.0,10m"),
-            format!("--dhcp-leasefile={}", d.join("dnsmasq.leases").display()),
-            format!("--log-facility={}", d.join("dnsmasq.log").display()),
-            format!("--pid-file={}", d.join("dnsmasq.pid").display()),
-        ];
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        self.dnsmasq = Some(self.srv.spawn("dnsmasq", &args));
-        assert!(
-            wait_for(WAIT, || d.join("dnsmasq.pid").exists()),
-            "dnsmasq did not start: {}",
-            self.server_log()
-        );
-    }
-
-    fn stop_server(&mut self) {
-        if let Some(mut c) = self.dnsmasq.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = fs::remove_file(self.srv.dir.join("dnsmasq.pid"));
-    }
-
-    fn server_log(&self) -> String {
-        fs::read_to_string(self.srv.dir.join("dnsmasq.log")).unwrap_or_default()
+        self.0.serve(pool(net));
     }
 
     /// br0's leased address on 10.NET.0.0/24, if any.
@@ -126,13 +78,6 @@ impl World {
         );
         self.leased(net).unwrap()
     }
-
-    fn job(&self) -> Option<i32> {
-        self.cli.processes().into_iter().find(|p| {
-            fs::read(format!("/proc/{p}/cmdline"))
-                .is_ok_and(|c| c.starts_with(b"/") && c.windows(14).any(|w| w == b"hotbond-settle"))
-        })
-    }
 }
 
 #[test]
@@ -140,7 +85,7 @@ fn waking_on_another_network_gets_a_lease_there_at_once() {
     let Some(mut w) = world() else { return };
     w.cli.udev("add", "hbv0").assert_ok();
     let old = w.wait_lease(81);
-    let job = w.job().expect("the bond's job runs");
+    let job = w.settle_job().expect("the bond's job runs");
 
     w.cli.hotbond(&["sleep", "pre", "suspend"]).assert_ok();
     assert_eq!(w.leased(81), Some(old.clone()), "pre changed the address");
@@ -156,7 +101,11 @@ fn waking_on_another_network_gets_a_lease_there_at_once() {
     let addrs = w.cli.addrs("br0");
     assert!(!addrs.contains(&old), "{old} is still there: {addrs:?}");
     assert!(addrs.contains(&"10.81.1.1/24".to_string()), "{addrs:?}");
-    assert_eq!(w.job(), Some(job), "the job must carry on, not be replaced");
+    assert_eq!(
+        w.settle_job(),
+        Some(job),
+        "the job must carry on, not be replaced"
+    );
     let routes = w.cli.ip(&["route", "show", "default"]);
     assert!(routes.contains("via 10.82.0.1 dev br0"), "{routes}");
 
@@ -164,7 +113,7 @@ fn waking_on_another_network_gets_a_lease_there_at_once() {
     w.cli.hotbond(&["sleep", "post", "suspend"]).assert_ok();
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(w.wait_lease(82), new);
-    assert_eq!(w.job(), Some(job));
+    assert_eq!(w.settle_job(), Some(job));
 }
 
 #[test]
