@@ -77,6 +77,8 @@ pub fn run_job(
         crate::dhcp::find_program("wpa_supplicant").context("wpa_supplicant is not installed")?;
     let cli = crate::dhcp::find_program("wpa_cli").context("wpa_cli is not installed")?;
     let dir = ctrl_dir(s);
+    let sock = dir.join(iface);
+    clear_stale_socket(&sock)?;
     let mut sup = Command::new(&wpa)
         .arg("-i")
         .arg(iface)
@@ -89,10 +91,10 @@ pub fn run_job(
         .with_context(|| format!("cannot start wpa_supplicant on {iface}"))?;
     crate::info!("{iface}: wpa_supplicant started (pid {})", sup.id());
 
-    // Bounded wait for the control socket: wpa_supplicant makes it while starting up.
-    let sock = dir.join(iface);
+    // Bounded wait until the control socket answers: wpa_supplicant makes it while starting
+    // up, and wpa_cli started before that exits at once (and would end the job).
     let deadline = Instant::now() + Duration::from_secs(15);
-    while !sock.exists() {
+    while socket_state(&sock) != SocketState::Listening {
         if let Some(st) = sup.try_wait()? {
             bail!("wpa_supplicant on {iface} exited during start-up ({st})");
         }
@@ -132,14 +134,81 @@ pub fn run_job(
 }
 
 fn wait_either(a: &mut Child, b: &mut Child) -> Result<()> {
-    // Both are our children: wait for whichever ends first, then end the other.
+    // Both are our children: wait for whichever ends first, then end the other gently, so
+    // that wpa_supplicant deauthenticates and removes its control socket; SIGKILL leaves
+    // the socket behind for the next one to trip over.
     let status = nix::sys::wait::wait().context("waiting for wpa_supplicant")?;
-    let _ = a.kill();
-    let _ = b.kill();
-    let _ = a.wait();
-    let _ = b.wait();
+    for c in [a, b] {
+        end_child(c);
+    }
     crate::info!("supplicant job ended: {status:?}");
     Ok(())
+}
+
+/// SIGTERM, up to 2 s to exit, then SIGKILL; reaps it. A child already reaped is left be.
+fn end_child(c: &mut Child) {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let Ok(pid) = i32::try_from(c.id()) else {
+        return;
+    };
+    if matches!(c.try_wait(), Ok(Some(_)) | Err(_)) {
+        return;
+    }
+    let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        if !matches!(c.try_wait(), Ok(None)) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = c.kill();
+    let _ = c.wait();
+}
+
+/// What is at a control socket's path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SocketState {
+    Absent,
+    /// A wpa_supplicant answers on it.
+    Listening,
+    /// A socket file nobody serves: left by a wpa_supplicant that was killed.
+    Stale,
+}
+
+fn socket_state(path: &Path) -> SocketState {
+    if std::fs::symlink_metadata(path).is_err() {
+        return SocketState::Absent;
+    }
+    let Ok(probe) = UnixDatagram::unbound() else {
+        return SocketState::Stale;
+    };
+    match probe.connect(path) {
+        Ok(()) => SocketState::Listening,
+        Err(_) => SocketState::Stale,
+    }
+}
+
+/// Makes the control socket's path free for the new wpa_supplicant: a stale socket is
+/// removed (wpa_cli would otherwise connect to it, fail, and end the job); one still served
+/// (the last wpa_supplicant of this interface still exiting) gets 5 s to go away.
+fn clear_stale_socket(path: &Path) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match socket_state(path) {
+            SocketState::Absent => return Ok(()),
+            SocketState::Stale => {
+                crate::debug!("removing the stale control socket {}", path.display());
+                return std::fs::remove_file(path)
+                    .with_context(|| format!("cannot remove {}", path.display()));
+            }
+            SocketState::Listening if Instant::now() > deadline => {
+                bail!("another wpa_supplicant already serves {}", path.display())
+            }
+            SocketState::Listening => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -160,5 +229,32 @@ mod tests {
             ctrl_dir_from_text("network={\n}\n"),
             PathBuf::from(DEFAULT_CTRL_DIR)
         );
+    }
+
+    #[test]
+    fn a_stale_control_socket_is_removed_and_a_served_one_is_not_taken() {
+        let dir = std::env::temp_dir().join(format!("hotbond-wpa-ctrl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("wlan0");
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(socket_state(&path), SocketState::Absent);
+        clear_stale_socket(&path).unwrap();
+
+        // A killed wpa_supplicant leaves its socket file with nobody behind it.
+        drop(UnixDatagram::bind(&path).unwrap());
+        assert_eq!(socket_state(&path), SocketState::Stale);
+        clear_stale_socket(&path).unwrap();
+        assert!(!path.exists(), "the stale socket is gone");
+
+        let served = UnixDatagram::bind(&path).unwrap();
+        assert_eq!(socket_state(&path), SocketState::Listening);
+        let err = clear_stale_socket(&path).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("another wpa_supplicant"),
+            "{err:#}"
+        );
+        assert!(path.exists(), "a served socket is left alone");
+        drop(served);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
