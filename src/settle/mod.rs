@@ -232,8 +232,15 @@ impl BondJob {
     fn sleep(&mut self, deadline: Option<Instant>) -> Result<()> {
         let mut fds = self.dhcp.wait_fds();
         fds.push(self.confirm.as_fd());
+        let now = Instant::now();
         self.wake = match self.due.take() {
             None => self.events.wait(deadline, &fds)?,
+            // The DHCP client has packets to send now (a failover's request): they go
+            // before the record, which waits for the next idle moment.
+            Some(rec) if deadline.is_some_and(|d| d <= now) => {
+                self.due = Some(rec);
+                self.events.wait(Some(now), &fds)?
+            }
             // A DHCP reply or a link event already waiting comes first: the packets the
             // client sends next are on the way to the address, the record is not.
             Some(rec) => {

@@ -52,6 +52,9 @@ pub struct Inproc {
     /// SIGTERM, from `hotbond down`: release and end.
     term: SignalFd,
     recorded: Option<DhcpRecord>,
+    /// The job's own pid, start time and executable, as its record names the client: read
+    /// once, not on every turn.
+    own: Option<crate::process::Identity>,
 }
 
 impl Inproc {
@@ -82,6 +85,7 @@ impl Inproc {
             pending: Vec::new(),
             term: term_signal()?,
             recorded: None,
+            own: crate::process::Identity::own(),
         })
     }
 
@@ -162,7 +166,7 @@ impl Inproc {
     fn record(&mut self) {
         let Some(on) = &self.on else { return };
         // The client is the job itself, named completely as any client is.
-        let own = crate::process::Identity::own();
+        let own = self.own.clone();
         let rec = DhcpRecord {
             client: NAME.to_string(),
             mac: on.mac.to_string(),
@@ -229,7 +233,7 @@ impl Supervisor for Inproc {
             }
             DhcpAction::Kept | DhcpAction::Nothing => {}
         }
-        self.record();
+        // No record yet: the turn that follows at once sends first, then records.
         Ok(action)
     }
 
