@@ -1,5 +1,6 @@
 #!/bin/sh
-# Build and install hotbond: binaries, udev rule, systemd units, the systemd-sleep hook,
+# Build and install hotbond: binaries, udev rule, systemd units (hotbond.service enabled: it
+# brings the configured bonds up at boot, once a configuration exists), the systemd-sleep hook,
 # manual pages, bash completion, the event hooks directory (/etc/hotbond/hooks.d, empty), and
 # the example configuration (as /etc/hotbond/hotbond.toml.example: in effect only once copied to hotbond.toml).
 #   ./install.sh               build (cargo, release) and install
@@ -15,7 +16,7 @@ BINDIR=$PREFIX/bin
 SRC=$(cd "$(dirname "$0")" && pwd)
 BUILT=${HOTBOND_BUILT:-$SRC/target/release}
 BINS="hotbond hotbond-udev hotbond-wpa hotbond-settle hotbond-udhcpc-script"
-UNITS="hotbond-settle@.service hotbond-supplicant@.service"
+UNITS="hotbond.service hotbond-settle@.service hotbond-supplicant@.service"
 # Units of earlier versions, removed on install and uninstall (the DHCP client is now run by
 # the settle job itself).
 OLD_UNITS="hotbond-dhcp@.service"
@@ -81,6 +82,20 @@ stop_jobs() {
 }
 # <<< stop_jobs
 
+# hotbond.service at boot (multi-user.target): enabled on the live system only; a package
+# enables it in its postinst.
+enable_boot() {
+  live && command -v systemctl >/dev/null 2>&1 || return 0
+  systemctl enable --quiet hotbond.service 2>/dev/null ||
+    echo "install.sh: could not enable hotbond.service (bonds come up on the first hotplug event)"
+}
+disable_boot() {
+  if live && command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --quiet hotbond.service 2>/dev/null || true
+  fi
+  rm -f "$DESTDIR/etc/systemd/system/multi-user.target.wants/hotbond.service"
+}
+
 reload() {
   # Only on the live system, and only where the tools exist.
   live || return 0
@@ -93,6 +108,7 @@ if [ "$uninstall" = 1 ]; then
   rm -f "$DESTDIR$RULES"
   if live && command -v udevadm >/dev/null 2>&1; then udevadm control --reload 2>/dev/null || true; fi
   stop_jobs
+  disable_boot
   for b in $BINS; do rm -f "$DESTDIR$BINDIR/$b"; done
   for u in $UNITS $OLD_UNITS; do rm -f "$DESTDIR$UNITDIR/$u"; done
   rm -f "$DESTDIR$SLEEP_HOOK"
@@ -151,6 +167,7 @@ if live && systemd_runs; then
 fi
 for u in $OLD_UNITS; do rm -f "$DESTDIR$UNITDIR/$u"; done
 reload
+enable_boot
 for i in $takeover; do systemctl start "hotbond-settle@$i.service" || true; done
 echo "hotbond installed to $DESTDIR$BINDIR"
 if [ -e "$DESTDIR$CONF" ]; then

@@ -227,7 +227,7 @@ _hotbond() {
             return 0
             ;;
         hotbond__subcmd__up)
-            opts="-h --help"
+            opts="-h --all --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

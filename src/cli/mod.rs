@@ -40,7 +40,9 @@ pub fn main(args: Vec<String>) -> Result<()> {
     };
     match cli.command {
         Command::Status { json, bond } => cmd_status(bond.as_deref(), json),
-        Command::Up { bond } => cmd_up(&bond),
+        // clap lets through exactly one of `--all` and BOND.
+        Command::Up { bond: Some(b), .. } => cmd_up(&b),
+        Command::Up { bond: None, .. } => cmd_up_all(),
         Command::Down { dry_run, bond } => cmd_down(&bond, dry_run),
         Command::Replay { dry_run, ifaces } => cmd_replay(&ifaces, dry_run),
         Command::Check { file } => cmd_check(file),
@@ -119,18 +121,41 @@ fn cmd_up(name: &str) -> Result<()> {
     let cfg = Config::load()?;
     let bond = configured_bond(&cfg, name)?;
     let mut k = Kernel::open()?;
+    up(&mut k, &cfg, bond)
+}
+
+/// Every configured bond up, as at boot (hotbond.service): one bond that fails is reported
+/// and the others still come up, so that one bad NIC does not leave the laptop offline.
+fn cmd_up_all() -> Result<()> {
+    let cfg = Config::load()?;
+    let mut k = Kernel::open()?;
+    let mut failed = Vec::new();
+    for bond in &cfg.bonds {
+        if let Err(e) = up(&mut k, &cfg, bond) {
+            crate::log::error(&format!("{}: {e:#}", bond.name));
+            failed.push(bond.name.to_string());
+        }
+    }
+    if !failed.is_empty() {
+        bail!("not up: {}", failed.join(", "));
+    }
+    Ok(())
+}
+
+fn up(k: &mut Kernel, cfg: &Config, bond: &crate::config::Bond) -> Result<()> {
+    let name = bond.name.as_str();
     {
         let _g = lock::lock_bond(name)?;
         let obs = plan::Observed {
-            master: hooks::master_state(&mut k, name)?,
+            master: hooks::master_state(k, name)?,
             bonding_loaded: kernel::bonding_loaded(),
             ..Default::default()
         };
         let p = plan::plan_up(bond, &obs);
-        apply::apply(&p, &mut k)?;
+        apply::apply(&p, k)?;
     }
-    for iface in present_members(&mut k, &cfg, Some(&bond.name))? {
-        hooks::handle(&Event::Add(iface), &cfg, false)?;
+    for iface in present_members(k, cfg, Some(&bond.name))? {
+        hooks::handle(&Event::Add(iface), cfg, false)?;
     }
     println!("{name} is up; `hotbond status {name}` shows when it has settled");
     Ok(())

@@ -30,10 +30,14 @@ pub enum Command {
         /// Only this configured bond
         bond: Option<String>,
     },
-    /// Create BOND and enslave every configured interface present
+    /// Create BOND (or every configured bond) and enslave every configured interface present
     Up {
+        /// Every configured bond (what hotbond.service runs at boot)
+        #[arg(long, conflicts_with = "bond")]
+        all: bool,
         /// A configured bond
-        bond: String,
+        #[arg(required_unless_present = "all")]
+        bond: Option<String>,
     },
     /// Release the lease, remove addresses, stop supplicants, free the slaves, delete BOND
     Down {
@@ -144,6 +148,21 @@ mod tests {
             parse(&["check", "/tmp/x.toml"]),
             Ok(Command::Check { file: Some(_) })
         ));
+        assert!(matches!(
+            parse(&["up", "--all"]),
+            Ok(Command::Up {
+                all: true,
+                bond: None
+            })
+        ));
+        assert!(matches!(
+            parse(&["up", "bond0"]),
+            Ok(Command::Up { all: false, bond: Some(b) }) if b == "bond0"
+        ));
+        assert_eq!(
+            parse(&["up", "--all", "bond0"]).unwrap_err(),
+            ErrorKind::ArgumentConflict
+        );
         assert!(matches!(
             parse(&["exec-supplicant", "wlan0"]),
             Ok(Command::ExecSupplicant { .. })

@@ -111,6 +111,14 @@ networkd_files() {  # install networkd|networkd-iaid, or remove
   fi
   udevadm control --reload
 }
+# As at boot: hotbond.service makes the bond and starts its job before any NIC is plugged, as
+# networkd makes bond0 from its .netdev when it starts.
+hotbond_waiting() { bond_exists bond0 && systemctl -q is-active hotbond-settle@bond0; }
+hotbond_start() {
+  systemctl start hotbond.service || note "hotbond.service failed to start"
+  wait_until 20 hotbond_waiting ||
+    note "hotbond.service: no bond0 with a running job within 20 s"
+}
 networkd_start() {
   systemctl start systemd-networkd.service
   wait_until 20 bond_exists bond0 || note "networkd did not create bond0 within 20 s"
@@ -132,7 +140,8 @@ reset_for() {  # networkd|networkd-iaid|hotbond
   step_t() { steps+=" $1=$(( $(ms) - t0 ))"; }
   hotbond_rule_off
   if [ "$1" != hotbond ]; then networkd_stop
-  else timeout 30 systemctl stop 'hotbond-*@*' 2>/dev/null; systemctl reset-failed 'hotbond-*@*' 2>/dev/null
+  else timeout 30 systemctl stop hotbond.service 'hotbond-*@*' 2>/dev/null
+    systemctl reset-failed hotbond.service 'hotbond-*@*' 2>/dev/null
   fi
   step_t units
   ip link del bond0 2>/dev/null
@@ -152,7 +161,7 @@ reset_for() {  # networkd|networkd-iaid|hotbond
   ip neigh flush all 2>/dev/null; ip -n srv neigh flush all 2>/dev/null
   step_t state
   if [ "$1" != hotbond ]; then networkd_start
-  else hotbond_config "$CLIENT"; hotbond_rule_on
+  else hotbond_config "$CLIENT"; hotbond_rule_on; hotbond_start
   fi
   step_t start
   echo "[$(uptime_s)] reset for $1 in $(( $(ms) - t0 )) ms:$steps"

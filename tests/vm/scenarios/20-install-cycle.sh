@@ -51,6 +51,7 @@ works() {
   bring_up_wired eth1
   expect "$1: hotbond status runs" hotbond status bond0
   expect "$1: the sleep hook is installed" test -x /usr/lib/systemd/system-sleep/hotbond
+  expect_eq "$1: hotbond.service (the bonds at boot)" "$(systemctl is-enabled hotbond.service)" enabled
 }
 
 install_deb() { dpkg -i "$DEB"; }
