@@ -54,7 +54,11 @@ step "a NIC present at boot is enslaved by hotbond.service itself (udev's rule o
 hotbond down bond0 >/dev/null
 systemctl stop hotbond.service
 expect "bond0 is gone" not bond_exists bond0
-RULE=$(ls /etc/udev/rules.d/90-hotbond.rules /usr/lib/udev/rules.d/90-hotbond.rules 2>/dev/null | head -1)
+RULE=
+for f in /etc/udev/rules.d/90-hotbond.rules /usr/lib/udev/rules.d/90-hotbond.rules; do
+  [ -e "$f" ] && RULE=$f
+done
+[ -n "$RULE" ] || fail "hotbond's udev rule is not installed"
 mv "$RULE" /run/90-hotbond.rules.saved
 udevadm control --reload
 expect "hotbond.service starts" systemctl start hotbond.service
