@@ -13,6 +13,7 @@ pub mod config;
 pub mod dhcp;
 pub mod dispatch;
 pub mod dns;
+pub mod ending;
 pub mod hooks;
 pub mod kernel;
 pub mod lock;

@@ -70,7 +70,7 @@ impl Job {
         }
     }
 
-    fn pid_file(&self) -> PathBuf {
+    pub fn pid_file(&self) -> PathBuf {
         let (t, arg) = self.template();
         paths::run_dir().join("jobs").join(format!("{t}@{arg}.pid"))
     }

@@ -48,7 +48,7 @@ pub fn event(reason: &str) -> Result<Event> {
 }
 
 /// dhclient's variables under the names the udhcpc script reads (interface, ip, subnet,
-/// router, dns, domain). Values that are not UTF-8 are kept lossily, to be refused with the
+/// router, dns, domain, lease). Values that are not UTF-8 are kept lossily, to be refused with the
 /// rest of a malformed lease.
 pub fn as_udhcpc_env(
     vars: impl IntoIterator<Item = (OsString, OsString)>,
@@ -73,6 +73,7 @@ pub fn as_udhcpc_env(
     take("subnet", &["new_subnet_mask"]);
     take("router", &["new_routers"]);
     take("dns", &["new_domain_name_servers"]);
+    take("lease", &["new_dhcp_lease_time"]);
     // The search list when there is one, else the domain name.
     take("domain", &["new_domain_search", "new_domain_name"]);
     env
@@ -123,10 +124,12 @@ mod tests {
             ("new_routers", "192.0.2.1"),
             ("new_domain_name_servers", "192.0.2.1 192.0.2.2"),
             ("new_domain_name", "example.org"),
+            ("new_dhcp_lease_time", "600"),
             ("old_ip_address", "192.0.2.120"),
         ]));
         let lease = udhcpc_script::lease_from(&env).unwrap();
         assert_eq!(lease.address.to_string(), "192.0.2.150/24");
+        assert_eq!(lease.lease_secs, Some(600));
         assert_eq!(lease.router.as_deref(), Some("192.0.2.1"));
         assert_eq!(lease.dns.as_deref(), Some("192.0.2.1 192.0.2.2"));
         assert_eq!(lease.domain.as_deref(), Some("example.org"));

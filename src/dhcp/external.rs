@@ -15,6 +15,7 @@ use super::supervise::{decide, DhcpAction, Progress, SettledOn, Supervisor};
 use super::{client_by_name, client_for, options, Client};
 use crate::config::Bond;
 use crate::kernel::Kernel;
+use crate::net::Mac;
 use crate::process::{self, Identity, PidFd};
 use crate::state::{self, DhcpRecord};
 
@@ -167,6 +168,19 @@ impl Supervisor for External {
             );
             stop_client(old);
         }
+    }
+
+    fn end(&mut self, _k: &mut Kernel) -> Result<()> {
+        // `down` released the lease through the client, which then exits: one still
+        // running (its release failed, or it was not asked) is stopped without a release.
+        if let Some(old) = self.running.take() {
+            stop_client(old);
+        }
+        Ok(())
+    }
+
+    fn lease_watched(&self) -> Option<Mac> {
+        self.running.as_ref().map(|r| r.on.mac)
     }
 
     fn wait_fds(&self) -> Vec<BorrowedFd<'_>> {

@@ -14,6 +14,7 @@ use super::inproc::{self, Inproc};
 use crate::config::Bond;
 use crate::kernel::Kernel;
 use crate::net::Mac;
+use crate::service::Job;
 use crate::state;
 
 /// What the bond settled on: the interface and hardware address a DHCP client speaks for.
@@ -91,6 +92,18 @@ pub trait Supervisor {
     /// interface (the master deleted, maybe made again) stops, without a release.
     fn bond_is(&mut self, index: Option<u32>);
 
+    /// The job ends on request (SIGTERM, from `hotbond down`): the built-in client releases
+    /// its lease and unconfigures it; an external client, released by `down` through its own
+    /// command, is stopped if it still runs (without a release of its own).
+    fn end(&mut self, k: &mut Kernel) -> Result<()>;
+
+    /// The MAC an external client runs with, whose leases the job reads from the kernel
+    /// for the event hooks (its script runs in another process); None while none runs,
+    /// and for the built-in client, which tells the hooks itself.
+    fn lease_watched(&self) -> Option<Mac> {
+        None
+    }
+
     /// What the job's poll must also wake on: a child's pidfd, a DHCP socket.
     fn wait_fds(&self) -> Vec<BorrowedFd<'_>>;
 
@@ -127,6 +140,9 @@ impl Supervisor for Off {
         Ok(())
     }
     fn bond_is(&mut self, _index: Option<u32>) {}
+    fn end(&mut self, _k: &mut Kernel) -> Result<()> {
+        Ok(())
+    }
     fn wait_fds(&self) -> Vec<BorrowedFd<'_>> {
         Vec::new()
     }
@@ -138,15 +154,28 @@ impl Supervisor for Off {
     }
 }
 
-/// Releases the bond's lease (for `hotbond down`, from outside the job): the client the
-/// job recorded sends the release; the job then ends by itself.
+/// Releases the bond's lease and ends its job, for `hotbond down`, from outside the job: an
+/// external client releases through its own command (and exits), then the job is asked to
+/// end (SIGTERM): the built-in client releases then, and the job tells the hooks
+/// (`lease-lost`, `bond-down`) and waits for them before it exits, which `down` waits for
+/// ([`crate::ending::end_job`]). With `client = "none"` there is nothing to release: the job ends
+/// all the same.
 pub fn release(bond: &Bond) -> Result<()> {
     let recorded = state::read_dhcp(bond.name.as_str()).map(|r| r.client);
-    match recorded {
-        Some(c) if c == inproc::NAME => inproc::release(bond),
-        None if super::runs_builtin(&bond.dhcp.client) => inproc::release(bond),
-        _ => external::release(bond),
+    let builtin = match &recorded {
+        Some(c) => c == inproc::NAME,
+        None => super::runs_builtin(&bond.dhcp.client),
+    };
+    let released = if builtin {
+        Ok(())
+    } else {
+        external::release(bond)
+    };
+    let ended = crate::ending::end_job(&Job::Settle(bond.name.clone()))?;
+    if builtin && ended.is_none() {
+        inproc::forget(bond);
     }
+    released
 }
 
 #[cfg(test)]

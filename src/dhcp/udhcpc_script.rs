@@ -17,7 +17,7 @@ fn record_path(iface: &str) -> std::path::PathBuf {
 }
 
 /// The variables of udhcpc's environment this script reads.
-const USED: [&str; 7] = [
+const USED: [&str; 8] = [
     "interface",
     "ip",
     "subnet",
@@ -25,6 +25,7 @@ const USED: [&str; 7] = [
     "router",
     "dns",
     "domain",
+    "lease",
 ];
 
 /// The part of udhcpc's environment the script uses, as text. udhcpc passes raw strings
@@ -47,6 +48,9 @@ pub fn env(vars: impl IntoIterator<Item = (OsString, OsString)>) -> HashMap<Stri
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lease {
     pub address: IpNet,
+    /// The lease time in seconds, which the address is given as its lifetime: it does not
+    /// outlive the lease even when the client is gone. None (absent or unreadable): forever.
+    pub lease_secs: Option<u32>,
     pub router: Option<String>,
     pub dns: Option<String>,
     pub domain: Option<String>,
@@ -100,6 +104,7 @@ pub fn lease_from(env: &HashMap<String, String>) -> Result<Lease> {
             addr: IpAddr::V4(addr),
             prefix: prefix_from(env)?,
         },
+        lease_secs: env.get("lease").and_then(|l| l.trim().parse().ok()),
         router: env.get("router").filter(|r| !r.trim().is_empty()).cloned(),
         dns: env.get("dns").filter(|d| !d.trim().is_empty()).cloned(),
         domain: env.get("domain").cloned(),
@@ -119,19 +124,22 @@ pub fn handle(event: &str, env: &HashMap<String, String>) -> Result<()> {
         // must not drop connections); just make sure the link is up.
         return k.set_up(link.index, true);
     };
-    // Address, route and DNS are independent: one failing must not cost the others.
+    // Address, route and DNS are independent: one failing must not cost the others. DNS
+    // first: the bond's job reads the lease for the event hooks once the address and route
+    // have come, and tells them the name servers recorded by then.
     let mut failed = Vec::new();
-    if let Err(e) = set_address(&mut k, iface, link.index, &lease.address) {
+    if let Some(dns) = &lease.dns {
+        if let Err(e) = hand_dns(iface, dns, lease.domain.as_deref()) {
+            failed.push(format!("dns: {e:#}"));
+        }
+    }
+    let lifetime = lease.lease_secs.unwrap_or(u32::MAX);
+    if let Err(e) = set_address(&mut k, iface, link.index, &lease.address, lifetime) {
         failed.push(format!("address {}: {e:#}", lease.address));
     }
     if let Some(r) = &lease.router {
         if let Err(e) = set_router(&mut k, link.index, r) {
             failed.push(format!("route: {e:#}"));
-        }
-    }
-    if let Some(dns) = &lease.dns {
-        if let Err(e) = hand_dns(iface, dns, lease.domain.as_deref()) {
-            failed.push(format!("dns: {e:#}"));
         }
     }
     if !failed.is_empty() {
@@ -160,19 +168,21 @@ pub fn checked<'a>(
     Ok((iface, lease))
 }
 
-/// Puts the lease's address on the interface, then takes the previous lease's off: never
+/// Puts the lease's address on the interface with the lease's lifetime (in place when it is
+/// there: a renewal, or the same address after a failover, which the kernel announces, so
+/// that the bond's job hears of every grant), then takes the previous lease's off: never
 /// a moment with neither. (Taking off a primary address takes its secondaries with it
 /// unless promote_secondaries is set: the new one is put back if that happened.)
-fn set_address(k: &mut Kernel, iface: &str, index: u32, new: &IpNet) -> Result<()> {
+fn set_address(k: &mut Kernel, iface: &str, index: u32, new: &IpNet, valid: u32) -> Result<()> {
     let old: Option<IpNet> =
         statefs::read_to_string(&record_path(iface)).and_then(|s| s.trim().parse().ok());
-    k.add_address(index, new)?;
+    k.replace_address_lifetimes(index, new, valid, valid)?;
     statefs::write_file(&record_path(iface), new.to_string().as_bytes(), 0o600)
         .with_context(|| format!("cannot record the lease of {iface}"))?;
     if let Some(o) = old.filter(|o| o != new) {
         k.del_address(index, &o)?;
         if !k.addresses(index)?.contains(new) {
-            k.add_address(index, new)?;
+            k.replace_address_lifetimes(index, new, valid, valid)?;
         }
     }
     Ok(())
@@ -263,6 +273,14 @@ mod tests {
         assert_eq!(l.address.to_string(), "10.1.2.3/16");
         let l = lease_from(&env(&[("ip", "10.1.2.3"), ("mask", "24")])).unwrap();
         assert_eq!(l.address.to_string(), "10.1.2.3/24");
+        // No lease time: the address stays until removed; udhcpc's `lease` is its lifetime.
+        assert_eq!(l.lease_secs, None);
+        let l = lease_from(&env(&[
+            ("ip", "10.1.2.3"),
+            ("mask", "24"),
+            ("lease", "600"),
+        ]));
+        assert_eq!(l.unwrap().lease_secs, Some(600));
         for (ip, mask, why) in [
             ("fe80::1", "64", "not an IPv4 address"),
             ("127.0.0.5", "8", "loopback"),

@@ -89,6 +89,9 @@ pub enum Change {
     BondIs(Option<u32>),
     Leased(LeaseFacts),
     LeaseLost,
+    /// An external client's lease as the kernel shows it now (None: no lease address on
+    /// the bond), looked at after the bond's IPv4 addresses or routes changed.
+    Observed(Option<LeaseFacts>),
     /// The job ends on purpose (`hotbond down`).
     JobEnds,
 }
@@ -177,6 +180,7 @@ impl Announced {
                 }
             }
             Change::LeaseLost => now.lost(&mut out),
+            Change::Observed(seen) => now.observed(seen.as_ref(), &mut out),
             Change::JobEnds => now.went_down(&mut out),
         }
         (now, out)
@@ -186,6 +190,26 @@ impl Announced {
     fn lost(&mut self, out: &mut Vec<Announcement>) {
         if let Some(l) = self.lease.take() {
             out.push(self.announce(HookEvent::LeaseLost, Some(l)));
+        }
+    }
+
+    /// An external client's lease as seen: another address is the old lease lost, then the
+    /// new one. Nothing before the bond is up: its client runs only from then on, and an
+    /// address left from before is no lease of it.
+    fn observed(&mut self, seen: Option<&LeaseFacts>, out: &mut Vec<Announcement>) {
+        if self.up.is_none() {
+            return;
+        }
+        let Some(l) = seen else {
+            return self.lost(out);
+        };
+        let moved = |o: &LeaseFacts| (o.address, o.prefix_len) != (l.address, l.prefix_len);
+        if self.lease.as_ref().is_some_and(moved) {
+            self.lost(out);
+        }
+        if self.lease.as_ref() != Some(l) {
+            self.lease = Some(l.clone());
+            out.push(self.announce(HookEvent::Lease, Some(l.clone())));
         }
     }
 
@@ -228,6 +252,16 @@ mod tests {
             dns: vec![Ipv4Addr::new(10, 9, 0, 1), Ipv4Addr::new(9, 9, 9, 9)],
             mac: Mac([2, 0, 0, 0, 0, mac]),
         })
+    }
+
+    fn seen(addr: u8, gw: u8, mac: u8) -> Change {
+        Change::Observed(Some(LeaseFacts {
+            address: Ipv4Addr::new(10, 9, 0, addr),
+            prefix_len: 24,
+            gateway: Some(Ipv4Addr::new(10, 9, 0, gw)),
+            dns: vec![],
+            mac: Mac([2, 0, 0, 0, 0, mac]),
+        }))
     }
 
     /// Feeds the changes in order; returns `EVENT SLAVE ADDRESS` lines, as a hook would log.
@@ -369,5 +403,63 @@ mod tests {
         let env = up[0].env("bond0");
         assert!(env.contains(&("HOTBOND_ADDRESS", String::new())));
         assert!(env.contains(&("HOTBOND_DNS", String::new())));
+    }
+
+    #[test]
+    fn an_external_clients_round_trip_as_the_kernel_shows_it() {
+        let lines = run(&[
+            // An address left on the bond before the job's client ran: not its lease.
+            seen(50, 1, 1),
+            on(4, "eth0", 1),
+            seen(50, 1, 1),
+            // A renewal sets the address again: the same lease, nothing to tell.
+            seen(50, 1, 1),
+            on(4, "wlan0", 7),
+            seen(50, 1, 7),
+            on(4, "eth0", 1),
+            seen(50, 1, 1),
+            // dhclient's release removes the address before its exit ends the job.
+            Change::Observed(None),
+            Change::JobEnds,
+        ]);
+        assert_eq!(
+            lines,
+            [
+                "bond-up eth0",
+                "lease eth0 10.9.0.50/24",
+                "failover wlan0 10.9.0.50/24",
+                "lease wlan0 10.9.0.50/24",
+                "failover eth0 10.9.0.50/24",
+                "lease eth0 10.9.0.50/24",
+                "lease-lost eth0 10.9.0.50/24",
+                "bond-down eth0",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_external_lease_that_moves_or_changes_its_gateway() {
+        let lines = run(&[
+            on(4, "eth0", 1),
+            seen(50, 1, 1),
+            // Another gateway: the lease changed.
+            seen(50, 254, 1),
+            // Another address without a moment with none: the old one is lost first.
+            seen(51, 254, 1),
+            // The job ends with the lease still on the bond: lost, then down.
+            Change::JobEnds,
+        ]);
+        assert_eq!(
+            lines,
+            [
+                "bond-up eth0",
+                "lease eth0 10.9.0.50/24",
+                "lease eth0 10.9.0.50/24",
+                "lease-lost eth0 10.9.0.50/24",
+                "lease eth0 10.9.0.51/24",
+                "lease-lost eth0 10.9.0.51/24",
+                "bond-down eth0",
+            ]
+        );
     }
 }

@@ -4,19 +4,23 @@
 //!
 //! The bond's job is the one place that sees all of these, in order: [`settled`] and
 //! [`bond_is`] from its loop ([`crate::settle`]), [`leased`] and [`lease_lost`] from the
-//! built-in DHCP client inside it ([`crate::dhcp::inproc`]), [`job_ends`] when it ends.
-//! Which event each change is, is decided in [`event`] (pure); the hooks run in
-//! [`runner`]'s thread. Outside a job (a command, a test) there is nothing to tell, and
+//! built-in DHCP client inside it ([`crate::dhcp::inproc`]), [`observed()`] from the job's
+//! look at an external client's lease in the kernel ([`crate::settle::lease_watch`]),
+//! [`job_ends`] when it ends. Which event each change is, is decided in [`event`], which
+//! address and gateway are an external client's lease in [`mod@observed`] (both pure); the
+//! hooks run in [`runner`]'s thread. Outside a job (a command, a test) there is nothing to tell, and
 //! every call here is a no-op.
 
 pub mod event;
+pub mod observed;
 pub mod runner;
 
 use std::sync::Mutex;
 
 use crate::dhcp::builtin::Lease;
 use crate::dhcp::supervise::SettledOn;
-use crate::net::Mac;
+use crate::net::{IfName, Mac};
+use crate::service::Job;
 use event::{Announced, Change, LeaseFacts};
 use runner::{Delivery, Runner};
 
@@ -76,12 +80,22 @@ pub fn lease_lost() {
     note(Change::LeaseLost);
 }
 
+/// An external client's lease as the kernel shows it now; None when the bond has no lease
+/// address.
+pub fn observed(lease: Option<LeaseFacts>) {
+    note(Change::Observed(lease));
+}
+
 /// The job ends on purpose (`hotbond down`): announces what that ends and lets the hooks
-/// run to their end before the process does.
+/// run to their end before the process does, having said how long that may take at most,
+/// which `down` waits for ([`crate::ending`]).
 pub fn job_ends() {
     note(Change::JobEnds);
     let d = JOB.lock().ok().and_then(|mut j| j.take());
     if let Some(d) = d {
+        if let Ok(bond) = IfName::new(&d.bond) {
+            crate::ending::promise(&Job::Settle(bond), d.runner.longest_left());
+        }
         d.runner.finish();
     }
 }

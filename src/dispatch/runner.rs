@@ -9,7 +9,9 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -139,35 +141,57 @@ pub fn scan(dir: &Path) -> Option<Scan> {
 pub struct Runner {
     tx: Option<Sender<Delivery>>,
     thread: Option<JoinHandle<()>>,
+    dir: PathBuf,
+    limit: Duration,
+    /// Events queued or being run.
+    pending: Arc<AtomicUsize>,
 }
 
 impl Runner {
     pub fn spawn(bond: &str, dir: PathBuf, limit: Duration) -> Runner {
         let (tx, rx) = mpsc::channel();
         let name = bond.to_string();
+        let pending = Arc::new(AtomicUsize::new(0));
+        let (d, p) = (dir.clone(), pending.clone());
         let thread = std::thread::Builder::new()
             .name("hooks".into())
-            .spawn(move || serve(&name, &dir, limit, rx));
-        match thread {
-            Ok(t) => Runner {
-                tx: Some(tx),
-                thread: Some(t),
-            },
+            .spawn(move || serve(&name, &d, limit, rx, &p));
+        let (tx, thread) = match thread {
+            Ok(t) => (Some(tx), Some(t)),
             Err(e) => {
                 crate::warn!("{bond}: hooks: cannot start their thread: {e}");
-                Runner {
-                    tx: None,
-                    thread: None,
-                }
+                (None, None)
             }
+        };
+        Runner {
+            tx,
+            thread,
+            dir,
+            limit,
+            pending,
         }
     }
 
     /// Queues an event; returns at once.
     pub fn send(&self, d: Delivery) {
         if let Some(tx) = &self.tx {
-            let _ = tx.send(d);
+            self.pending.fetch_add(1, Ordering::SeqCst);
+            if tx.send(d).is_err() {
+                self.pending.fetch_sub(1, Ordering::SeqCst);
+            }
         }
+    }
+
+    /// The longest the hooks of the events queued (or running) may still take: each hook
+    /// in the directory now, its full time limit, for each event.
+    pub fn longest_left(&self) -> Duration {
+        let events = self.pending.load(Ordering::SeqCst);
+        if events == 0 {
+            return Duration::ZERO;
+        }
+        let hooks = scan(&self.dir).map_or(0, |s| s.run.len());
+        self.limit
+            .saturating_mul(u32::try_from(events.saturating_mul(hooks)).unwrap_or(u32::MAX))
     }
 
     /// Lets the hooks of every queued event run to their end (each within its limit).
@@ -179,12 +203,13 @@ impl Runner {
     }
 }
 
-fn serve(bond: &str, dir: &Path, limit: Duration, rx: Receiver<Delivery>) {
+fn serve(bond: &str, dir: &Path, limit: Duration, rx: Receiver<Delivery>, pending: &AtomicUsize) {
     // Signals are the job's main thread's to take (it reads SIGTERM from a signalfd): one
     // delivered here would kill the job instead. The hooks get a clean mask (std resets it).
     let _ = SigSet::all().thread_block();
     for d in rx {
         run_all(bond, dir, limit, &d);
+        pending.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

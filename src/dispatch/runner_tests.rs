@@ -202,6 +202,9 @@ fn the_thread_delivers_events_in_order_without_blocking_the_sender() {
     }
     // Queued, not run: the job goes on at once.
     assert!(t0.elapsed() < Duration::from_millis(100));
+    // At most: six events (one running, five queued), one hook, 5 s each.
+    assert!(r.longest_left() <= Duration::from_secs(30));
+    assert!(r.longest_left() >= Duration::from_secs(20));
     r.finish();
     assert_eq!(
         fs::read_to_string(&out).unwrap(),

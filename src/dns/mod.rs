@@ -96,6 +96,9 @@ struct Record {
     backend: Backend,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     file: Option<Replaced>,
+    /// The servers handed over, for the event hooks of an external client's lease.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    servers: Vec<IpAddr>,
 }
 
 /// Hands the lease's servers and search domains (the domain name first, then the search
@@ -109,6 +112,13 @@ pub fn apply(bond: &IfName, servers: &[IpAddr], domains: &[String]) -> Result<()
 /// Takes back what [`apply`] set for `bond`. Idempotent: with nothing applied it is Ok.
 pub fn revert(bond: &IfName) -> Result<()> {
     revert_on(&System::from_env(), bond)
+}
+
+/// The name servers handed over for `bond` (by hotbond's script for dhclient and udhcpc,
+/// or the built-in client), as recorded; none when nothing was (DNS left to another
+/// program, `dhcp.dns = false`, dhcpcd applying its own).
+pub fn recorded_servers(bond: &IfName) -> Vec<IpAddr> {
+    read_record(&System::from_env(), bond).map_or_else(Vec::new, |r| r.servers)
 }
 
 /// [`apply`] on the given system.
@@ -207,6 +217,7 @@ fn apply_resolved(sys: &System, bond: &IfName, dns: &Dns, f: &Facts) -> Result<(
         &Record {
             backend: Backend::Resolved,
             file: None,
+            servers: dns.servers.clone(),
         },
     )?;
     let mut argv = vec![ctl.as_str(), "dns", bond.as_str()];
@@ -230,6 +241,7 @@ fn apply_resolvconf(sys: &System, bond: &IfName, dns: &Dns, f: &Facts) -> Result
         &Record {
             backend: Backend::Resolvconf,
             file: None,
+            servers: dns.servers.clone(),
         },
     )?;
     let name = resolvconf_name(bond);
@@ -252,6 +264,7 @@ fn apply_file(sys: &System, bond: &IfName, dns: &Dns, before: Option<Record>) ->
         &Record {
             backend: Backend::ResolvConfFile,
             file: Some(replaced),
+            servers: dns.servers.clone(),
         },
     )?;
     file::write_atomic(&sys.resolv_conf, &text, 0o644)

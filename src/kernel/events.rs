@@ -1,20 +1,20 @@
-//! Link notifications (RTNLGRP_LINK), and the removal of addresses and routes: the bond's
-//! job sleeps on these, on its own file descriptors (a child's pidfd, a socket) and on a
+//! Link notifications (RTNLGRP_LINK), the removal of addresses and routes, and changes to
+//! IPv4 ones (an external DHCP client's lease): the bond's job sleeps on these, on its own file descriptors (a child's pidfd, a socket) and on a
 //! deadline, instead of on a timer.
 
 use std::io;
+use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use netlink_packet_core::NetlinkPayload;
-use netlink_packet_route::route::{RouteAttribute, RouteMessage};
-use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::Socket;
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
-use super::msg::link_from_msg;
+use super::msg::{ipv4_address_from_msg, link_from_msg, route_oif};
 use super::socket::{self, Messages};
 use crate::process::poll_timeout;
 
@@ -25,6 +25,12 @@ pub struct Wake {
     pub links: Vec<String>,
     /// The interfaces (by index) that lost an address or a route, in the order it came.
     pub removed_from: Vec<u32>,
+    /// The interfaces (by index) whose IPv4 addresses or routes were added, changed or
+    /// removed, in the order it came.
+    pub ipv4_on: Vec<u32>,
+    /// The IPv4 addresses added or set anew (new lifetimes: a DHCP client's script applied
+    /// a lease), with their interface, in the order it came.
+    pub ipv4_set: Vec<(u32, Ipv4Addr)>,
     /// Events were lost (the socket overran): whatever the caller knows must be re-read.
     pub overrun: bool,
     /// The positions in `also` of the descriptors that are readable (or hung up).
@@ -41,12 +47,20 @@ impl Wake {
 
     /// Something to handle came (anything but the time passing).
     pub fn anything(&self) -> bool {
-        self.links_changed() || !self.removed_from.is_empty() || !self.also.is_empty()
+        self.links_changed()
+            || !self.removed_from.is_empty()
+            || !self.ipv4_on.is_empty()
+            || !self.also.is_empty()
     }
 
     /// The interface `index` lost an address or a route, or may have (events were lost).
     pub fn removed_from(&self, index: u32) -> bool {
         self.overrun || self.removed_from.contains(&index)
+    }
+
+    /// The interface `index`'s IPv4 addresses or routes changed, or may have.
+    pub fn ipv4_changed(&self, index: u32) -> bool {
+        self.overrun || self.ipv4_on.contains(&index)
     }
 }
 
@@ -114,7 +128,8 @@ impl LinkEvents {
 }
 
 /// What the messages of a datagram are about: the links of new-link and del-link messages,
-/// the interfaces of del-address and del-route ones; whatever does not parse is skipped.
+/// the interfaces of del-address and del-route ones, and of every IPv4 address and route
+/// message; whatever does not parse is skipped.
 fn read_events(data: &[u8], wake: &mut Wake) {
     for m in Messages::new(data).map_while(|m| m.ok()) {
         let NetlinkPayload::InnerMessage(m) = m.payload else {
@@ -124,17 +139,28 @@ fn read_events(data: &[u8], wake: &mut Wake) {
             RouteNetlinkMessage::NewLink(l) | RouteNetlinkMessage::DelLink(l) => {
                 wake.links.push(link_from_msg(&l).name)
             }
-            RouteNetlinkMessage::DelAddress(a) => wake.removed_from.push(a.header.index),
-            RouteNetlinkMessage::DelRoute(r) => wake.removed_from.extend(route_oif(&r)),
+            RouteNetlinkMessage::NewAddress(a) => {
+                if let Some(v4) = ipv4_address_from_msg(&a) {
+                    wake.ipv4_on.push(a.header.index);
+                    wake.ipv4_set.push((a.header.index, v4.address));
+                }
+            }
+            RouteNetlinkMessage::DelAddress(a) => {
+                wake.removed_from.push(a.header.index);
+                if a.header.family == AddressFamily::Inet {
+                    wake.ipv4_on.push(a.header.index);
+                }
+            }
+            RouteNetlinkMessage::NewRoute(r) if r.header.address_family == AddressFamily::Inet => {
+                wake.ipv4_on.extend(route_oif(&r))
+            }
+            RouteNetlinkMessage::DelRoute(r) => {
+                wake.removed_from.extend(route_oif(&r));
+                if r.header.address_family == AddressFamily::Inet {
+                    wake.ipv4_on.extend(route_oif(&r));
+                }
+            }
             _ => {}
         }
     }
-}
-
-/// The interface a route leaves by.
-fn route_oif(r: &RouteMessage) -> Option<u32> {
-    r.attributes.iter().find_map(|a| match a {
-        RouteAttribute::Oif(i) => Some(*i),
-        _ => None,
-    })
 }

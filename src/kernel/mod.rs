@@ -14,6 +14,7 @@ mod sysctl;
 mod sysfs;
 
 use std::fmt;
+use std::net::Ipv4Addr;
 
 use anyhow::{Context, Result};
 use netlink_packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE};
@@ -55,6 +56,22 @@ impl Link {
     pub fn oper_up(&self) -> bool {
         self.oper == OperState::Up
     }
+}
+
+/// An IPv4 address on a link, as a DHCP lease's shows: with its valid lifetime.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ipv4Address {
+    pub address: Ipv4Addr,
+    pub prefix_len: u8,
+    /// Seconds left before the kernel removes it; None: forever.
+    pub valid_secs: Option<u32>,
+}
+
+/// An IPv4 default route (main table) by a gateway.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DefaultRoute {
+    pub gateway: Ipv4Addr,
+    pub metric: u32,
 }
 
 /// RFC 2863 operational state (IFLA_OPERSTATE). Shown as `ip link` shows it, in lower case.
@@ -247,6 +264,38 @@ impl Kernel {
                 RouteNetlinkMessage::NewAddress(a) if a.header.index == index => {
                     msg::address_from_msg(a)
                 }
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// The IPv4 addresses on a link, with their lifetimes, in the kernel's order.
+    pub fn ipv4_addresses(&mut self, index: u32) -> Result<Vec<Ipv4Address>> {
+        let msgs = self.rtnl.request(
+            RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+            NLM_F_DUMP,
+        )?;
+        Ok(msgs
+            .iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewAddress(a) if a.header.index == index => {
+                    msg::ipv4_address_from_msg(a)
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// The IPv4 default routes by a gateway that leave by a link (main table).
+    pub fn default_routes(&mut self, index: u32) -> Result<Vec<DefaultRoute>> {
+        let msgs = self.rtnl.request(
+            RouteNetlinkMessage::GetRoute(msg::ipv4_routes()),
+            NLM_F_DUMP,
+        )?;
+        Ok(msgs
+            .iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewRoute(r) => msg::default_route_from_msg(r, index),
                 _ => None,
             })
             .collect())

@@ -12,7 +12,7 @@ use netlink_packet_route::route::{
 };
 use netlink_packet_route::AddressFamily;
 
-use super::{FailOverMac, Link, OperState};
+use super::{DefaultRoute, FailOverMac, Ipv4Address, Link, OperState};
 use crate::net::{BondOptions, IpNet, Mac, Route};
 
 /// A message about the link with this index (to read, change or delete it).
@@ -233,6 +233,71 @@ pub fn address_from_msg(a: &AddressMessage) -> Option<IpNet> {
     })
 }
 
+/// An IPv4 address message as [`Ipv4Address`], with its valid lifetime; None for IPv6.
+pub fn ipv4_address_from_msg(a: &AddressMessage) -> Option<Ipv4Address> {
+    let IpAddr::V4(address) = address_from_msg(a)?.addr else {
+        return None;
+    };
+    let valid = a.attributes.iter().find_map(|x| match x {
+        AddressAttribute::CacheInfo(c) => Some(c.ifa_valid),
+        _ => None,
+    });
+    Some(Ipv4Address {
+        address,
+        prefix_len: a.header.prefix_len,
+        valid_secs: valid.filter(|v| *v != u32::MAX),
+    })
+}
+
+/// A dump request for the IPv4 routes.
+pub fn ipv4_routes() -> RouteMessage {
+    let mut m = RouteMessage::default();
+    m.header.address_family = AddressFamily::Inet;
+    m
+}
+
+/// The interface a route leaves by.
+pub fn route_oif(r: &RouteMessage) -> Option<u32> {
+    r.attributes.iter().find_map(|a| match a {
+        RouteAttribute::Oif(i) => Some(*i),
+        _ => None,
+    })
+}
+
+/// A route message as a [`DefaultRoute`] of the main table by a gateway, leaving by `index`;
+/// None for any other route.
+pub fn default_route_from_msg(r: &RouteMessage, index: u32) -> Option<DefaultRoute> {
+    let h = &r.header;
+    let table = r
+        .attributes
+        .iter()
+        .find_map(|a| match a {
+            RouteAttribute::Table(t) => Some(*t),
+            _ => None,
+        })
+        .unwrap_or(u32::from(h.table));
+    if h.address_family != AddressFamily::Inet
+        || h.destination_prefix_length != 0
+        || table != u32::from(RouteHeader::RT_TABLE_MAIN)
+        || h.kind != RouteType::Unicast
+        || route_oif(r) != Some(index)
+    {
+        return None;
+    }
+    let gateway = r.attributes.iter().find_map(|a| match a {
+        RouteAttribute::Gateway(RouteAddress::Inet(g)) => Some(*g),
+        _ => None,
+    })?;
+    let metric = r.attributes.iter().find_map(|a| match a {
+        RouteAttribute::Priority(m) => Some(*m),
+        _ => None,
+    });
+    Some(DefaultRoute {
+        gateway,
+        metric: metric.unwrap_or(0),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,5 +484,54 @@ mod tests {
         let l = link_from_msg(&bare);
         assert_eq!((l.mac, l.master, l.oper), (None, None, OperState::Unknown));
         assert!(!l.up && !l.carrier);
+    }
+
+    #[test]
+    fn an_ipv4_address_reads_back_with_its_lifetime() {
+        let net: IpNet = "192.0.2.150/24".parse().unwrap();
+        let m = address_with_lifetimes(4, &net, 600, 600);
+        let a = ipv4_address_from_msg(&m).unwrap();
+        assert_eq!(a.address, "192.0.2.150".parse::<Ipv4Addr>().unwrap());
+        assert_eq!(a.prefix_len, 24);
+        assert_eq!(a.valid_secs, Some(600));
+        // Forever: no lifetime; no cache info at all: none either.
+        assert_eq!(
+            ipv4_address_from_msg(&address_with_lifetimes(4, &net, u32::MAX, u32::MAX))
+                .unwrap()
+                .valid_secs,
+            None
+        );
+        assert_eq!(
+            ipv4_address_from_msg(&address(4, &net)).unwrap().valid_secs,
+            None
+        );
+        let v6: IpNet = "fd00::1/64".parse().unwrap();
+        assert_eq!(ipv4_address_from_msg(&address(4, &v6)), None);
+    }
+
+    #[test]
+    fn only_a_main_default_route_by_a_gateway_on_the_link_is_one() {
+        let r = |s: &str| route(4, &s.parse::<Route>().unwrap());
+        assert_eq!(
+            default_route_from_msg(&r("default via 192.0.2.1 metric 100"), 4),
+            Some(DefaultRoute {
+                gateway: "192.0.2.1".parse().unwrap(),
+                metric: 100
+            })
+        );
+        assert_eq!(
+            default_route_from_msg(&r("default via 192.0.2.1"), 4).map(|d| d.metric),
+            Some(0)
+        );
+        // Another link, another destination, IPv6.
+        assert_eq!(default_route_from_msg(&r("default via 192.0.2.1"), 5), None);
+        assert_eq!(
+            default_route_from_msg(&r("10.0.0.0/8 via 192.0.2.1"), 4),
+            None
+        );
+        assert_eq!(default_route_from_msg(&r("default via fd00::1"), 4), None);
+        let mut local = r("default via 192.0.2.1");
+        local.header.table = 255;
+        assert_eq!(default_route_from_msg(&local, 4), None);
     }
 }

@@ -1,48 +1,13 @@
 //! "Confirm the lease now": SIGUSR1 to the bond's job, sent by `hotbond sleep post` once
 //! the laptop has woken up, perhaps on another network or after its lease ran out. The job
-//! reads it through a signalfd in its poll loop and has its DHCP client ask the server
+//! reads it through a signalfd in its poll loop ([`super::signal`]) and has its DHCP client ask the server
 //! ([`crate::dhcp::supervise::Supervisor::confirm`]).
 
-use std::os::fd::{AsFd, BorrowedFd};
-
-use anyhow::{Context, Result};
-use nix::sys::signal::{SigSet, SigmaskHow, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
+use anyhow::Result;
+use nix::sys::signal::Signal;
 
 use crate::net::IfName;
 use crate::service::{self, Job};
-
-/// The job's end of the request.
-pub struct ConfirmSignal(SignalFd);
-
-impl ConfirmSignal {
-    /// Blocks SIGUSR1 and opens its descriptor. Done before the job records its pid: a
-    /// signal sent to a recorded job must never meet the default action, which ends it.
-    pub fn open() -> Result<ConfirmSignal> {
-        let mut set = SigSet::empty();
-        set.add(Signal::SIGUSR1);
-        nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)
-            .context("cannot block SIGUSR1")?;
-        SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
-            .map(ConfirmSignal)
-            .context("cannot open a signalfd for SIGUSR1")
-    }
-
-    /// Whether a request came since the last look; several queued ones count as one.
-    pub fn requested(&mut self) -> bool {
-        let mut seen = false;
-        while let Ok(Some(_)) = self.0.read_signal() {
-            seen = true;
-        }
-        seen
-    }
-}
-
-impl AsFd for ConfirmSignal {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.0.as_fd()
-    }
-}
 
 /// What became of a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,7 +60,7 @@ mod tests {
         assert!(!blocked("", Signal::SIGUSR1));
         assert!(!blocked(&status("zz"), Signal::SIGUSR1));
         // This very test process, once it blocks SIGUSR1.
-        let _fd = ConfirmSignal::open().unwrap();
+        let _fd = super::super::signal::JobSignal::open(Signal::SIGUSR1).unwrap();
         let own = std::fs::read_to_string("/proc/thread-self/status").unwrap();
         assert!(blocked(&own, Signal::SIGUSR1), "{own}");
     }

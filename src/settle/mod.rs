@@ -12,14 +12,17 @@
 //! path.
 
 pub mod confirm;
+pub mod lease_watch;
 pub mod machine;
 pub mod readiness;
+pub mod signal;
 mod statics;
 
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use nix::sys::signal::Signal;
 
 use crate::config::{Bond, Config};
 use crate::dhcp::supervise::{self, DhcpAction, Progress, SettledOn, Supervisor};
@@ -29,8 +32,10 @@ use crate::service::{self, Job};
 use crate::state::{self, BondRecord};
 use crate::{dispatch, lock};
 
+use lease_watch::LeaseWatch;
 pub use machine::{Machine, Seen, State, Step, Windows};
 pub use readiness::{assess, readiness, Fingerprint, Readiness};
+use signal::JobSignal;
 
 fn env_ms(name: &str, default: u64) -> Duration {
     Duration::from_millis(
@@ -60,8 +65,9 @@ pub fn run(bond_name: &str) -> Result<()> {
             return job.end();
         }
         let step = job.look_and_step()?;
+        job.watch_lease();
         let deadline = earliest(wait_until(&step), job.dhcp.deadline());
-        job.sleep(deadline)?;
+        job.sleep(earliest(deadline, job.lease.deadline()))?;
     }
 }
 
@@ -83,11 +89,16 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 /// What the job holds from one wake to the next.
 struct BondJob {
     bond: Bond,
-    confirm: confirm::ConfirmSignal,
+    /// SIGUSR1: confirm the lease now.
+    confirm: JobSignal,
+    /// SIGTERM, from `hotbond down`: end (the built-in client releases first).
+    end: JobSignal,
     events: LinkEvents,
     k: Kernel,
     dhcp: Box<dyn Supervisor>,
     machine: Machine,
+    /// An external client's lease, for the event hooks.
+    lease: LeaseWatch,
     /// What ended the last sleep.
     wake: Wake,
     /// The last look at the bond.
@@ -100,8 +111,11 @@ impl BondJob {
     fn start(bond_name: &str) -> Result<BondJob> {
         let t0 = Instant::now();
         let bond = configured_bond(bond_name)?;
-        let confirm = confirm::ConfirmSignal::open()?;
-        service::write_own_pid_file(&Job::Settle(bond.name.clone()))?;
+        let confirm = JobSignal::open(Signal::SIGUSR1)?;
+        let end = JobSignal::open(Signal::SIGTERM)?;
+        let job = Job::Settle(bond.name.clone());
+        service::write_own_pid_file(&job)?;
+        crate::ending::forget(&job);
         // Subscribe before the first look, so no change falls between the two.
         let events = LinkEvents::subscribe()?;
         let k = Kernel::open()?;
@@ -119,10 +133,12 @@ impl BondJob {
         Ok(BondJob {
             bond,
             confirm,
+            end,
             events,
             k,
             dhcp,
             machine,
+            lease: LeaseWatch::default(),
             // The first look checks the static configuration too, as if all of it had gone.
             wake: Wake {
                 overrun: true,
@@ -133,9 +149,14 @@ impl BondJob {
         })
     }
 
-    /// Lets the DHCP client handle what woke the job (a confirmation asked for, its packets,
-    /// its timers).
+    /// Lets the DHCP client handle what woke the job (the end or a confirmation asked for,
+    /// its packets, its timers).
     fn dhcp_turn(&mut self) -> Result<Progress> {
+        if self.end.requested() {
+            crate::info!("{}: asked to end", self.bond.name);
+            self.dhcp.end(&mut self.k)?;
+            return Ok(Progress::Done);
+        }
         if self.confirm.requested() {
             self.dhcp.confirm()?;
         }
@@ -165,6 +186,9 @@ impl BondJob {
         let index = self.r.index;
         self.dhcp.bond_is(index);
         dispatch::bond_is(index);
+        if self.dhcp.lease_watched().is_some() {
+            self.lease.heard(&self.wake, index, Instant::now());
+        }
         if let Some(i) = index.filter(|i| self.wake.removed_from(*i)) {
             statics::restore(&mut self.k, &self.bond, i);
         }
@@ -227,11 +251,26 @@ impl BondJob {
         Ok(Step::Wait)
     }
 
-    /// Sleeps until a link event, the DHCP client's descriptors or a confirmation request
+    /// Reads an external client's lease from the kernel for the hooks, once a change to
+    /// the bond's IPv4 addresses or routes has settled. A failure costs the hooks a lease
+    /// event, not the job.
+    fn watch_lease(&mut self) {
+        let client = self.dhcp.lease_watched();
+        let now = Instant::now();
+        if let Err(e) = self
+            .lease
+            .look(&mut self.k, &self.bond, self.r.index, client, now)
+        {
+            crate::warn!("{}: cannot read its lease: {e:#}", self.bond.name);
+        }
+    }
+
+    /// Sleeps until a link event, the DHCP client's descriptors or a request (end, confirm)
     /// wake the job, or `deadline` passes; writes a due record first when nothing waits.
     fn sleep(&mut self, deadline: Option<Instant>) -> Result<()> {
         let mut fds = self.dhcp.wait_fds();
         fds.push(self.confirm.as_fd());
+        fds.push(self.end.as_fd());
         let now = Instant::now();
         self.wake = match self.due.take() {
             None => self.events.wait(deadline, &fds)?,

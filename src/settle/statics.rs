@@ -38,6 +38,10 @@ fn missing(k: &mut Kernel, bond: &Bond, index: u32) -> Result<Vec<IpNet>> {
 fn restore_missing(k: &mut Kernel, bond: &Bond, index: u32) -> Result<()> {
     let name = bond.name.as_str();
     let gone = missing(k, bond, index)?;
+    // Nothing to put back: no lock (`hotbond down` holds it while it waits for the job).
+    if gone.is_empty() && bond.routes.is_empty() {
+        return Ok(());
+    }
     // Routes go with their addresses, and one may be deleted alone: replacing them all is
     // harmless (the same route is not duplicated).
     let _guard = lock::lock_bond(name)?;

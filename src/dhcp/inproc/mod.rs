@@ -5,26 +5,24 @@
 //!
 //! Stopping: the job's unit stops it with SIGKILL, which must unconfigure nothing (the
 //! kernel expires the address by its lifetimes if nobody renews it). `hotbond down`
-//! instead sends the job SIGTERM ([`release`]): the job then sends DHCPRELEASE, removes
-//! what the lease configured, forgets the lease and ends cleanly.
+//! instead sends the job SIGTERM ([`crate::dhcp::supervise::release`]): the job then has
+//! the client send DHCPRELEASE ([`Supervisor::end`]), removes what the lease configured,
+//! forgets the lease and ends cleanly.
 
 mod configure;
 pub mod store;
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
-use nix::sys::signal::{SigSet, SigmaskHow, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
+use anyhow::Result;
 
 use super::builtin::{boot_time, Action, BootTime, Builtin, Config, Lease, Link, State};
 use super::supervise::{decide, DhcpAction, Progress, SettledOn, Supervisor};
 use crate::config::Bond;
 use crate::kernel::{self, Kernel};
 use crate::net::IfName;
-use crate::service::{self, Job};
 use crate::state::{self, BuiltinRecord, DhcpRecord};
 
 /// The job also wakes this often while the client runs: poll's clock stops while the
@@ -49,8 +47,6 @@ pub struct Inproc {
     configured: Option<(Lease, String)>,
     /// Actions the client returned outside a turn (no kernel at hand then).
     pending: Vec<Action>,
-    /// SIGTERM, from `hotbond down`: release and end.
-    term: SignalFd,
     recorded: Option<DhcpRecord>,
     /// The job's own pid, start time and executable, as its record names the client: read
     /// once, not on every turn.
@@ -83,7 +79,6 @@ impl Inproc {
             on: None,
             configured: None,
             pending: Vec::new(),
-            term: term_signal()?,
             recorded: None,
             own: crate::process::Identity::own(),
         })
@@ -143,8 +138,8 @@ impl Inproc {
         Ok(())
     }
 
-    /// SIGTERM came (`hotbond down`): release the lease, unconfigure it, forget it.
-    fn release_and_end(&mut self, k: &mut Kernel) -> Result<Progress> {
+    /// The job ends (`hotbond down`): release the lease, unconfigure it, forget it.
+    fn release_and_end(&mut self, k: &mut Kernel) -> Result<()> {
         crate::info!("{}: asked to release the DHCP lease", self.bond);
         let actions = self.client.release();
         if k.link(&self.bond)?.is_some() {
@@ -159,7 +154,7 @@ impl Inproc {
         store::forget(&self.bond);
         crate::dispatch::lease_lost();
         self.record();
-        Ok(Progress::Done)
+        Ok(())
     }
 
     /// Keeps the job's record up to date for `hotbond status`; written when it changes.
@@ -192,15 +187,6 @@ impl Inproc {
             Ok(()) => self.recorded = Some(rec),
             Err(e) => crate::warn!("{}: {e:#}", self.bond),
         }
-    }
-
-    /// Did SIGTERM come? Reads every queued signal.
-    fn terminated(&mut self) -> bool {
-        let mut seen = false;
-        while let Ok(Some(_)) = self.term.read_signal() {
-            seen = true;
-        }
-        seen
     }
 }
 
@@ -265,9 +251,7 @@ impl Supervisor for Inproc {
     }
 
     fn wait_fds(&self) -> Vec<BorrowedFd<'_>> {
-        let mut fds = self.client.fds();
-        fds.push(self.term.as_fd());
-        fds
+        self.client.fds()
     }
 
     fn deadline(&self) -> Option<Instant> {
@@ -282,10 +266,11 @@ impl Supervisor for Inproc {
         Some(next.min(Instant::now() + LOOK_AT_LEAST_EVERY))
     }
 
+    fn end(&mut self, k: &mut Kernel) -> Result<()> {
+        self.release_and_end(k)
+    }
+
     fn turn(&mut self, k: &mut Kernel, _now: Instant) -> Result<Progress> {
-        if self.terminated() {
-            return self.release_and_end(k);
-        }
         let mut actions = std::mem::take(&mut self.pending);
         if self.on.is_some() {
             actions.extend(self.client.turn());
@@ -336,17 +321,6 @@ fn builtin_record(
     }
 }
 
-/// SIGTERM as a descriptor the poll loop reads, instead of a handler: blocked first, so
-/// that it waits in the descriptor until the loop gets to it.
-fn term_signal() -> Result<SignalFd> {
-    let mut set = SigSet::empty();
-    set.add(Signal::SIGTERM);
-    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)
-        .context("cannot block SIGTERM")?;
-    SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
-        .context("cannot open a signalfd for SIGTERM")
-}
-
 /// Hands the lease's name servers and domains to the system's resolver ([`crate::dns`]),
 /// or takes them back (None); nothing when the bond's `dhcp.dns` is off. A failure is
 /// logged: names not resolving is no reason to give up the address.
@@ -366,19 +340,11 @@ fn hand_dns(bond: &IfName, enabled: bool, dns: Option<&(Vec<Ipv4Addr>, Vec<Strin
     }
 }
 
-/// Releases the lease the bond's job holds (for `hotbond down`): SIGTERM to the job, which
-/// releases, unconfigures and ends; waits (bounded) for it to be gone.
-pub fn release(bond: &Bond) -> Result<()> {
-    let job = Job::Settle(bond.name.clone());
-    let Some(pid) = service::signal_job(&job, Signal::SIGTERM)? else {
-        crate::info!("{}: no job holds a lease, nothing to release", bond.name);
-        // Taken down all the same: the next start asks afresh.
-        store::forget(bond.name.as_str());
-        return Ok(());
-    };
-    crate::info!("{}: releasing the DHCP lease ({pid})", bond.name);
-    crate::process::wait_gone(pid, Duration::from_secs(5));
-    Ok(())
+/// No job holds the lease to release (for `hotbond down`): forgets it all the same, so
+/// that the next start asks afresh.
+pub fn forget(bond: &Bond) {
+    crate::info!("{}: no job holds a lease, nothing to release", bond.name);
+    store::forget(bond.name.as_str());
 }
 
 #[cfg(test)]
