@@ -46,7 +46,10 @@ fn static_addresses_and_routes_come_back_after_a_flush() {
 
     // A new lease replaces an old one as dhclient-script does it: flush, then add.
     env.ip(&["addr", "add", "10.55.0.77/24", "dev", "br0"]);
-    env.ip(&["-4", "addr", "flush", "dev", "br0", "label", "br0"]);
+    // dhclient-script ignores the flush's status: `ip` flushes in rounds until nothing is
+    // left, and when the job puts the static address back between two rounds it may give up
+    // with "Flush remains incomplete". Whether it does is a matter of timing, not of hotbond.
+    let _ = env.run("ip", &["-4", "addr", "flush", "dev", "br0", "label", "br0"]);
     env.ip(&["addr", "add", "10.55.0.78/24", "dev", "br0"]);
     assert!(
         common::wait_for(SETTLE, || configured(&env)),
