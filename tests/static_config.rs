@@ -34,6 +34,13 @@ fn configured(env: &Env) -> bool {
         && env.route_count("10.66.0.0/16", "10.55.0.254", "br0") == 1
 }
 
+/// `ip ... flush` as dhclient-script runs it, ignoring its status: `ip` flushes in rounds
+/// until nothing is left, and when the job puts a static address back between two rounds it
+/// may give up with "Flush remains incomplete". Whether it does is timing, not hotbond.
+fn flush(env: &Env, args: &[&str]) {
+    let _ = env.run("ip", args);
+}
+
 #[test]
 fn static_addresses_and_routes_come_back_after_a_flush() {
     let Some(env) = Env::new("hotbond.toml", BRIDGE) else {
@@ -46,10 +53,7 @@ fn static_addresses_and_routes_come_back_after_a_flush() {
 
     // A new lease replaces an old one as dhclient-script does it: flush, then add.
     env.ip(&["addr", "add", "10.55.0.77/24", "dev", "br0"]);
-    // dhclient-script ignores the flush's status: `ip` flushes in rounds until nothing is
-    // left, and when the job puts the static address back between two rounds it may give up
-    // with "Flush remains incomplete". Whether it does is a matter of timing, not of hotbond.
-    let _ = env.run("ip", &["-4", "addr", "flush", "dev", "br0", "label", "br0"]);
+    flush(&env, &["-4", "addr", "flush", "dev", "br0", "label", "br0"]);
     env.ip(&["addr", "add", "10.55.0.78/24", "dev", "br0"]);
     assert!(
         common::wait_for(SETTLE, || configured(&env)),
@@ -62,7 +66,10 @@ fn static_addresses_and_routes_come_back_after_a_flush() {
     );
 
     // IPv6 and a route alone.
-    env.ip(&["-6", "addr", "flush", "dev", "br0", "scope", "global"]);
+    flush(
+        &env,
+        &["-6", "addr", "flush", "dev", "br0", "scope", "global"],
+    );
     assert!(
         common::wait_for(SETTLE, || configured(&env)),
         "{}",
