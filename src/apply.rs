@@ -131,8 +131,15 @@ fn step(a: &Action, k: &mut Kernel, undo: &mut Vec<Undo>) -> Result<()> {
             let idx = index_of(k, iface)?;
             k.replace_route(idx, route)?;
         }
-        Action::RecordSlave { iface, bond } => state::record_slave(iface.as_str(), bond.as_str())?,
-        Action::ForgetSlave { iface } => state::forget_slave(iface.as_str()),
+        Action::RecordSlave { iface, bond } => {
+            state::record_slave(iface.as_str(), bond.as_str())?;
+            // Joined again (up): no longer set aside.
+            state::clear_aside(iface.as_str());
+        }
+        Action::ForgetSlave { iface } => {
+            state::forget_slave(iface.as_str());
+            state::clear_aside(iface.as_str());
+        }
         Action::StartSupplicant { iface } => service::ensure(&Job::Supplicant(iface.clone()))?,
         Action::StopSupplicant { iface, stop } => stop_job(&Job::Supplicant(iface.clone()), *stop)?,
         Action::StopBondJob { bond, stop } => stop_job(&Job::Settle(bond.clone()), *stop)?,

@@ -46,6 +46,11 @@ pub fn slave_record(iface: &str) -> PathBuf {
     run_dir().join("slaves").join(iface)
 }
 
+/// Why the bond's job set a slave aside (down) after a resume: `/run/hotbond/aside/IFACE.json`.
+pub fn aside_record(iface: &str) -> PathBuf {
+    run_dir().join("aside").join(format!("{iface}.json"))
+}
+
 /// Where installed binaries live: next to the running executable, so units and hooks
 /// refer to the same install.
 pub fn bin(name: &str) -> PathBuf {

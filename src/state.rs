@@ -32,6 +32,18 @@ pub struct BondRecord {
     pub updated_unix_ms: u64,
 }
 
+/// A slave the bond's job set down because it passed no traffic after a resume:
+/// `/run/hotbond/aside/IFACE.json`, until the hotplug path brings it back (a replug,
+/// `hotbond replay IFACE`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AsideRecord {
+    pub bond: String,
+    pub slave: String,
+    /// The line the job logged.
+    pub reason: String,
+    pub since_unix_ms: u64,
+}
+
 /// What the DHCP client on a bond was started with: `/run/hotbond/dhcp/BOND.json`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DhcpRecord {
@@ -148,4 +160,17 @@ pub fn recorded_bond(iface: &str) -> Option<String> {
 
 pub fn forget_slave(iface: &str) {
     let _ = fs::remove_file(paths::slave_record(iface));
+}
+
+pub fn write_aside(r: &AsideRecord) -> Result<()> {
+    write_json(&paths::aside_record(&r.slave), r)
+}
+
+pub fn read_aside(iface: &str) -> Option<AsideRecord> {
+    read_json::<AsideRecord>(&paths::aside_record(iface)).filter(|r| r.slave == iface)
+}
+
+/// The slave is back in service (or gone): what set it aside no longer holds.
+pub fn clear_aside(iface: &str) {
+    let _ = fs::remove_file(paths::aside_record(iface));
 }

@@ -23,6 +23,27 @@ pub struct SlaveStatus {
     pub supplicant: Option<String>,
     /// The rfkill switches of its radio (None: no radio, or no switch).
     pub radio: Option<Rfkill>,
+    /// Set down by the bond's job: it passed no traffic after a resume.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub set_aside: Option<SetAside>,
+}
+
+/// Why and since when a slave is out of service, while it is still down.
+#[derive(Debug, Serialize)]
+pub struct SetAside {
+    pub reason: String,
+    pub since_s: u64,
+}
+
+impl SetAside {
+    /// The record of `slave`, if it is still down as the job left it.
+    fn of(slave: &str, up: bool, now_ms: u64) -> Option<SetAside> {
+        let r = state::read_aside(slave).filter(|_| !up)?;
+        Some(SetAside {
+            reason: r.reason,
+            since_s: now_ms.saturating_sub(r.since_unix_ms) / 1000,
+        })
+    }
 }
 
 /// A NIC of the bond, present, that cannot join because its radio is switched off.
@@ -217,6 +238,7 @@ fn slaves_status(
             mac: l.mac.map(|m| m.to_string()),
             supplicant: sup,
             radio: kernel::radio_rfkill(&s),
+            set_aside: SetAside::of(&s, l.up, state::now_ms()),
             name: s,
         });
     }
@@ -281,6 +303,13 @@ fn render_slaves(o: &mut String, s: &BondStatus) {
                 .unwrap_or_default(),
             radio.map(|r| format!("  radio {r}")).unwrap_or_default()
         );
+        if let Some(a) = &sl.set_aside {
+            let _ = writeln!(
+                o,
+                "    {:<10} set aside (down) {} s ago: {}; replug it or run `hotbond replay {}`",
+                "", a.since_s, a.reason, sl.name
+            );
+        }
     }
     for b in &s.blocked {
         let _ = writeln!(
@@ -389,6 +418,7 @@ mod tests {
                 mac: Some("02:00:00:00:06:00".into()),
                 supplicant: Some("COMPLETED".into()),
                 radio: Some(Rfkill::default()),
+                set_aside: None,
             }],
             blocked: Vec::new(),
             dhcp: Some(DhcpStatus {
@@ -453,6 +483,12 @@ mod tests {
                     mac: Some("02:ee:00:00:00:01".into()),
                     supplicant: None,
                     radio: None,
+                    set_aside: Some(SetAside {
+                        reason: "eth1 passes no traffic after resume (gateway 192.0.2.1 did \
+                                 not answer ARP); failing over to wlan0"
+                            .into(),
+                        since_s: 7,
+                    }),
                 },
                 SlaveStatus {
                     name: "wlan0".into(),
@@ -462,6 +498,7 @@ mod tests {
                     mac: Some("02:00:00:00:01:00".into()),
                     supplicant: Some("INTERFACE_DISABLED".into()),
                     radio: Some(off),
+                    set_aside: None,
                 },
             ],
             blocked: vec![BlockedNic {
@@ -487,6 +524,14 @@ mod tests {
             "{out}"
         );
         assert!(!line("eth1").contains("radio"), "{out}");
+        assert!(
+            out.contains(
+                "set aside (down) 7 s ago: eth1 passes no traffic after resume \
+                          (gateway 192.0.2.1 did not answer ARP); failing over to wlan0; \
+                          replug it or run `hotbond replay eth1`"
+            ),
+            "{out}"
+        );
         assert!(
             line("wlan1")
                 .ends_with("radio blocked by rfkill (hard switch): joins once switched on"),

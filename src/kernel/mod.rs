@@ -352,6 +352,16 @@ impl Kernel {
             .with_context(|| format!("cannot add route {r}"))
     }
 
+    /// The gateway of the IPv4 default route out of link `index`, of the lowest metric if
+    /// there are several.
+    pub fn default_gateway_v4(&mut self, index: u32) -> Result<Option<Ipv4Addr>> {
+        Ok(self
+            .default_routes(index)?
+            .into_iter()
+            .min_by_key(|r| r.metric)
+            .map(|r| r.gateway))
+    }
+
     /// Removes a route; one that is already gone (or whose link is) is fine.
     pub fn del_route(&mut self, index: u32, r: &Route) -> Result<()> {
         let m = RouteNetlinkMessage::DelRoute(msg::route(index, r));

@@ -22,6 +22,7 @@ mod tests;
 mod tests_ipv6;
 #[cfg(test)]
 mod tests_radio;
+pub mod traffic;
 
 pub use add::{bond_of, plan, plan_up};
 pub use down::plan_down;

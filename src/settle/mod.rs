@@ -11,9 +11,11 @@
 //! this in one process keeps process starts, which are what a re-acquisition costs, off that
 //! path.
 
+mod aside;
 pub mod confirm;
 pub mod lease_watch;
 pub mod machine;
+mod probe;
 pub mod readiness;
 pub mod signal;
 mod statics;
@@ -64,9 +66,11 @@ pub fn run(bond_name: &str) -> Result<()> {
         if job.dhcp_turn()? == Progress::Done {
             return job.end();
         }
+        job.probe_turn();
         let step = job.look_and_step()?;
         job.watch_lease();
         let deadline = earliest(wait_until(&step), job.dhcp.deadline());
+        let deadline = earliest(deadline, job.probe.as_ref().map(|p| p.deadline()));
         job.sleep(earliest(deadline, job.lease.deadline()))?;
     }
 }
@@ -105,6 +109,8 @@ struct BondJob {
     r: Readiness,
     /// The bond's record, written once the job has nothing more urgent to do.
     due: Option<BondRecord>,
+    /// After a confirmation request: is the active slave passing traffic?
+    probe: Option<probe::GatewayProbe>,
 }
 
 impl BondJob {
@@ -146,6 +152,7 @@ impl BondJob {
             },
             r: Readiness::not(String::new()),
             due: None,
+            probe: None,
         })
     }
 
@@ -159,8 +166,46 @@ impl BondJob {
         }
         if self.confirm.requested() {
             self.dhcp.confirm()?;
+            self.begin_probe();
         }
         self.dhcp.turn(&mut self.k, Instant::now())
+    }
+
+    /// After a resume: starts checking that the active slave carries traffic (a dock's NIC
+    /// may wake with carrier and pass nothing). A failure to check is logged, never fatal:
+    /// the bond goes on as it is.
+    fn begin_probe(&mut self) {
+        let name = self.bond.name.as_str();
+        match probe::begin(&mut self.k, &self.bond, &self.r, Instant::now()) {
+            Ok(Some(probe::Begun::Probing(p))) => self.probe = Some(p),
+            Ok(Some(probe::Begun::Done(result))) => self.conclude(&result),
+            Ok(None) => crate::debug!("{name}: not settled: no active slave to check"),
+            Err(e) => crate::warn!("{name}: cannot check the active slave: {e:#}"),
+        }
+    }
+
+    /// Lets a probe under way read its answers and send its tries; acts on its result.
+    fn probe_turn(&mut self) {
+        let Some(p) = self.probe.as_mut() else {
+            return;
+        };
+        match p.turn(Instant::now()) {
+            Ok(None) => {}
+            Ok(Some(result)) => {
+                self.probe = None;
+                self.conclude(&result);
+            }
+            Err(e) => {
+                self.probe = None;
+                crate::warn!("{}: cannot check the active slave: {e:#}", self.bond.name);
+            }
+        }
+    }
+
+    fn conclude(&mut self, result: &crate::plan::traffic::Probe) {
+        if let Err(e) = aside::conclude(&mut self.k, &self.bond, result) {
+            crate::warn!("{}: {e:#}", self.bond.name);
+        }
     }
 
     /// The DHCP client is done.
@@ -271,6 +316,7 @@ impl BondJob {
         let mut fds = self.dhcp.wait_fds();
         fds.push(self.confirm.as_fd());
         fds.push(self.end.as_fd());
+        fds.extend(self.probe.as_ref().map(|p| p.as_fd()));
         let now = Instant::now();
         self.wake = match self.due.take() {
             None => self.events.wait(deadline, &fds)?,

@@ -4,6 +4,7 @@
 //! touches the kernel's configuration (addresses, routes) or the disk is handed back to
 //! the caller as [`Action`]s.
 
+pub mod arp;
 pub mod codec;
 pub mod lease;
 pub mod machine;
