@@ -71,12 +71,14 @@ pub fn decide(running_on: Option<&SettledOn>, now: &SettledOn) -> DhcpAction {
 
 /// The DHCP client of one bond, as its job drives it. The job calls, in a loop: [`turn`]
 /// after every wake (first), then [`bond_is`] with what it sees of the bond, then
-/// [`settled`] once the bond has settled (under the bond's lock); then it sleeps until a
-/// link event, one of [`wait_fds`] is readable, or [`deadline`] passes.
+/// [`settled`] once the bond has settled (under the bond's lock if [`settles_under_lock`]);
+/// then it sleeps until a link event, one of [`wait_fds`] is readable, or [`deadline`]
+/// passes.
 ///
 /// [`turn`]: Supervisor::turn
 /// [`bond_is`]: Supervisor::bond_is
 /// [`settled`]: Supervisor::settled
+/// [`settles_under_lock`]: Supervisor::settles_under_lock
 /// [`wait_fds`]: Supervisor::wait_fds
 /// [`deadline`]: Supervisor::deadline
 pub trait Supervisor {
@@ -102,6 +104,15 @@ pub trait Supervisor {
     /// and for the built-in client, which tells the hooks itself.
     fn lease_watched(&self) -> Option<Mac> {
         None
+    }
+
+    /// Whether [`Supervisor::settled`] must run under the bond's lock. An external client is
+    /// a process to start or signal, which must not interleave with a hook or `hotbond down`
+    /// (a client started for a bond being taken down would outlive it). The built-in client
+    /// only sends packets, which nothing done under the lock is confused by: it acts at
+    /// once, even while an unplug's hook holds the lock to forget the slave.
+    fn settles_under_lock(&self) -> bool {
+        true
     }
 
     /// What the job's poll must also wake on: a child's pidfd, a DHCP socket.

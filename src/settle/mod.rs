@@ -131,7 +131,7 @@ impl BondJob {
         dispatch::start(bond_name);
         let windows = Windows {
             look: env_ms("HOTBOND_SETTLE_DEBOUNCE_MS", 20),
-            event: env_ms("HOTBOND_SETTLE_EVENT_DEBOUNCE_MS", 5),
+            event: env_ms("HOTBOND_SETTLE_EVENT_DEBOUNCE_MS", 0),
         };
         let machine = Machine::new(bond_name, windows);
         // The job's own start-up, which a bond's first plug waits for.
@@ -262,17 +262,13 @@ impl BondJob {
         Ok(step)
     }
 
-    /// The bond settled on `on`, as the last look shows: under the bond's lock, so that no
-    /// hook (or `hotbond down`) interleaves, lets the DHCP client act if nothing changed.
-    /// Only if the lock had to be waited for, or the kernel has announced a change since, is
-    /// the bond read once more: otherwise the last look is still what it is. The client
-    /// sends first; the record is written later.
+    /// The bond settled on `on`, as the last look shows: lets the DHCP client act if nothing
+    /// changed, under the bond's lock when the client needs it, so that no hook (or `hotbond
+    /// down`) interleaves. Only if the lock had to be waited for, or the kernel has announced
+    /// a change since, is the bond read once more: otherwise the last look is still what it
+    /// is. The client sends first; the record is written later.
     fn act(&mut self, on: &SettledOn) -> Result<Step> {
-        let name = self.bond.name.as_str();
-        let (_guard, look_again) = match lock::try_lock_bond(name)? {
-            Some(g) => (g, self.events.pending()?),
-            None => (lock::lock_bond(name)?, true),
-        };
+        let (_guard, look_again) = self.hold_lock()?;
         let again = if look_again {
             let again = readiness(&mut self.k, &self.bond)?;
             match self.machine.step(&again, Seen::Look, Instant::now()) {
@@ -294,6 +290,19 @@ impl BondJob {
             Some(overhead),
         ));
         Ok(Step::Wait)
+    }
+
+    /// The bond's lock if the DHCP client acts under it, and whether the bond must be read
+    /// again before it acts: a change announced since the last look, or a wait for the lock.
+    fn hold_lock(&self) -> Result<(Option<lock::BondLock>, bool)> {
+        let name = self.bond.name.as_str();
+        if !self.dhcp.settles_under_lock() {
+            return Ok((None, self.events.pending()?));
+        }
+        Ok(match lock::try_lock_bond(name)? {
+            Some(g) => (Some(g), self.events.pending()?),
+            None => (Some(lock::lock_bond(name)?), true),
+        })
     }
 
     /// Reads an external client's lease from the kernel for the hooks, once a change to

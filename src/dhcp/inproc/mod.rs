@@ -191,6 +191,10 @@ impl Inproc {
 }
 
 impl Supervisor for Inproc {
+    fn settles_under_lock(&self) -> bool {
+        false
+    }
+
     fn settled(&mut self, on: &SettledOn) -> Result<DhcpAction> {
         let action = decide(self.on.as_ref(), on);
         let link = Link {
@@ -198,24 +202,27 @@ impl Supervisor for Inproc {
             mac: on.mac,
         };
         match action {
+            // The client sends before anything is logged: a log line costs a context switch
+            // to the logger, the request is what the address waits for.
             DhcpAction::Started => {
                 let remembered = store::load(&self.bond);
-                if let Some(l) = &remembered {
-                    crate::info!("{}: asking again for {}", self.bond, l.address);
-                }
+                let asked = remembered.as_ref().map(|l| l.address);
                 self.on = Some(on.clone());
                 let fx = self.client.start(link, remembered);
                 self.pending.extend(fx);
+                if let Some(a) = asked {
+                    crate::info!("{}: asking again for {a}", self.bond);
+                }
             }
             DhcpAction::Reacquired => {
-                crate::info!(
-                    "{}: the bond now has {}: asking again for the lease from it",
-                    self.bond,
-                    on.mac
-                );
                 self.on = Some(on.clone());
                 let fx = self.client.link_changed(link);
                 self.pending.extend(fx);
+                crate::info!(
+                    "{}: the bond now has {}: asked again for the lease from it",
+                    self.bond,
+                    on.mac
+                );
             }
             DhcpAction::Kept | DhcpAction::Nothing => {}
         }
