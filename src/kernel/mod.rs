@@ -223,6 +223,14 @@ impl Kernel {
         self.ack(m, 0).context("cannot set bond options")
     }
 
+    /// Makes `slave` the active slave of the active-backup bond `bond` now, rather than at
+    /// the driver's next link monitor tick. The driver refuses a slave it does not see up.
+    pub fn set_active_slave(&mut self, bond: u32, slave: &Link) -> Result<()> {
+        let m = RouteNetlinkMessage::NewLink(msg::bond_active_slave(bond, slave.index));
+        self.ack(m, 0)
+            .with_context(|| format!("cannot make {} the active slave", slave.name))
+    }
+
     pub fn set_up(&mut self, index: u32, up: bool) -> Result<()> {
         let m = RouteNetlinkMessage::SetLink(msg::set_up(index, up));
         self.ack(m, 0).with_context(|| {

@@ -71,6 +71,17 @@ pub fn bond_options(index: u32, o: &BondOptions) -> LinkMessage {
     m
 }
 
+/// Makes `slave` the active slave of the bond `index`. Sent as RTM_NEWLINK without
+/// NLM_F_CREATE: for an existing link that is the driver's changelink.
+pub fn bond_active_slave(index: u32, slave: u32) -> LinkMessage {
+    let mut m = link_index(index);
+    m.attributes.push(LinkAttribute::LinkInfo(vec![
+        LinkInfo::Kind(InfoKind::Bond),
+        LinkInfo::Data(InfoData::Bond(vec![InfoBond::ActivePort(slave)])),
+    ]));
+    m
+}
+
 /// Administratively up or down: only IFF_UP changes.
 pub fn set_up(index: u32, up: bool) -> LinkMessage {
     let mut m = link_index(index);

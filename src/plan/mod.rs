@@ -13,6 +13,7 @@ use crate::net::{BondOptions, DeviceFacts, IpNet, Ipv6Mode, Route};
 use crate::service::Job;
 
 mod add;
+pub mod carrier;
 mod down;
 #[cfg(test)]
 mod fixtures;

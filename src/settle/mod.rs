@@ -9,9 +9,11 @@
 //! keeps watching: a failover that changes the bond's MAC (a cable pulled raises no udev
 //! event at all) makes it re-acquire, without a release, once the new MAC has settled. Doing
 //! this in one process keeps process starts, which are what a re-acquisition costs, off that
-//! path.
+//! path. When the active slave loses its carrier, the job hands the bond to a ready slave
+//! itself ([`carrier`]) instead of waiting for the driver's next link monitor tick.
 
 mod aside;
+mod carrier;
 pub mod confirm;
 pub mod lease_watch;
 pub mod machine;
@@ -224,9 +226,13 @@ impl BondJob {
     fn look_and_step(&mut self) -> Result<Step> {
         // What is read here changes only with a link event (a failover is one too): a wake
         // without one (a timer, a DHCP packet) leaves the last look true.
+        let mut handed_over = None;
         if self.wake.links_changed() {
             self.r = readiness(&mut self.k, &self.bond)
                 .with_context(|| format!("{}: cannot read its state", self.bond.name))?;
+            if !self.r.ready {
+                handed_over = self.hand_over()?;
+            }
         }
         let index = self.r.index;
         self.dhcp.bond_is(index);
@@ -259,7 +265,31 @@ impl BondJob {
             }
             _ => {}
         }
+        if let Some(line) = handed_over {
+            crate::info!("{line}");
+        }
         Ok(step)
+    }
+
+    /// The active slave lost its carrier: hands the bond to a ready slave now ([`carrier`])
+    /// and looks again, so that the DHCP client asks from the new slave in this same turn.
+    /// Returns the line to log. A refusal is logged: the driver fails over by itself then.
+    fn hand_over(&mut self) -> Result<Option<String>> {
+        let Some(index) = self.r.index else {
+            return Ok(None);
+        };
+        match carrier::hand_over(&mut self.k, &self.bond, index) {
+            Ok(Some(line)) => {
+                self.r = readiness(&mut self.k, &self.bond)
+                    .with_context(|| format!("{}: cannot read its state", self.bond.name))?;
+                Ok(Some(line))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => {
+                crate::info!("{}: {e:#}", self.bond.name);
+                Ok(None)
+            }
+        }
     }
 
     /// The bond settled on `on`, as the last look shows: lets the DHCP client act if nothing

@@ -4,7 +4,8 @@
 # Beyond issue 3's list: the everyday case of scenarios 3 and 4 on a laptop with a built-in wired
 # NIC. The cable is pulled out (the device stays, so udev sees nothing: only the carrier goes):
 # failover to Wi-Fi, the DHCP client re-acquires with the Wi-Fi MAC, same IP, ping; cable back in:
-# wired active again, lease MAC wired again.
+# wired active again, lease MAC wired again. Last, with the driver's link monitor slowed to
+# 2 s: the bond's job hears the carrier go and hands the bond to Wi-Fi itself, at once.
 set -euo pipefail
 . vm-lib
 step "wired and Wi-Fi"
@@ -29,3 +30,19 @@ show_status
 expect_eq "lease address (kept)" "$(lease_ip)" "$IP"
 expect_eq "DHCP clients running" "$(dhcp_client_count)" 1
 expect "ping the LAN's server" vm-ping-lan
+
+step "pull the cable with a slow link monitor (miimon 2000 ms): the job hands over at once"
+echo 2000 > /sys/class/net/bond0/bonding/miimon
+T0=$(date +%s); M0=$(ms)
+vm-carrier-wired off eth1
+wait_for "wlan0 became the active slave" 15 active_is wlan0
+echo "eth1 carrier off -> wlan0 active: $(( $(ms) - M0 )) ms (the driver alone: up to 2000 ms)"
+handed() { journalctl -q -t hotbond --since=@"$T0" | grep -qF "eth1 lost its carrier: wlan0 carries the bond now"; }
+wait_for "the job handed the bond to wlan0 (its log)" 15 handed
+wait_for "the server's lease moved to the Wi-Fi MAC" 90 lease_matches_bond
+expect_eq "lease address (kept)" "$(lease_ip)" "$IP"
+expect "ping the LAN's server" vm-ping-lan
+echo 100 > /sys/class/net/bond0/bonding/miimon
+vm-carrier-wired on eth1
+wait_for "eth1 is the active slave again" 15 active_is eth1
+wait_for "the server's lease moved back to the wired MAC" 90 lease_matches_bond
