@@ -1,16 +1,18 @@
 //! An ARP socket on the bond, for the bond's job to ask whether the default gateway answers
 //! through the active slave (after a resume, a dock's NIC may have carrier and pass nothing).
-//! Beside the DHCP client's packet socket, which it resembles: `AF_PACKET`/`SOCK_DGRAM`,
-//! non-blocking, polled by the job.
+//! An `AF_PACKET`/`SOCK_DGRAM` socket like the DHCP client's, opened, bound and sent on
+//! with the same helpers in `socket`; non-blocking, polled by the job.
 
 use std::io;
 use std::net::Ipv4Addr;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use anyhow::{Context, Result};
 
+use super::socket::{bind_to_link, broadcast_on_link, packet_socket, zeroed_sll};
 use crate::net::Mac;
 
+const ETH_P_ARP: u16 = libc::ETH_P_ARP as u16;
 const ARPHRD_ETHER: u16 = 1;
 const ARPOP_REQUEST: u16 = 1;
 const ARPOP_REPLY: u16 = 2;
@@ -27,56 +29,17 @@ pub struct ArpSocket {
 
 impl ArpSocket {
     pub fn open(ifindex: u32, mac: Mac) -> Result<ArpSocket> {
-        let proto = (libc::ETH_P_ARP as u16).to_be();
-        // SAFETY: plain syscall with constant arguments; the result is checked.
-        let raw = unsafe {
-            libc::socket(
-                libc::AF_PACKET,
-                libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-                i32::from(proto),
-            )
-        };
-        if raw < 0 {
-            return Err(io::Error::last_os_error()).context("cannot open an ARP socket");
-        }
-        // SAFETY: raw is a fresh descriptor that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let sll = link_addr(ifindex);
-        // SAFETY: sll is a valid sockaddr_ll and its size is passed.
-        let r = unsafe {
-            libc::bind(
-                fd.as_raw_fd(),
-                (&sll as *const libc::sockaddr_ll).cast(),
-                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        if r < 0 {
-            return Err(io::Error::last_os_error())
-                .with_context(|| format!("cannot bind an ARP socket to ifindex {ifindex}"));
-        }
+        let fd = packet_socket(ETH_P_ARP).context("cannot open an ARP socket")?;
+        bind_to_link(&fd, ifindex, ETH_P_ARP)
+            .with_context(|| format!("cannot bind an ARP socket to ifindex {ifindex}"))?;
         Ok(ArpSocket { fd, ifindex, mac })
     }
 
     /// Broadcasts "who has `target`? tell `sender`" from the interface's MAC.
     pub fn request(&self, sender: Ipv4Addr, target: Ipv4Addr) -> Result<()> {
         let pkt = request(self.mac, sender, target);
-        let sll = link_addr(self.ifindex);
-        // SAFETY: pkt and sll are valid for the call and their sizes are passed.
-        let r = unsafe {
-            libc::sendto(
-                self.fd.as_raw_fd(),
-                pkt.as_ptr().cast(),
-                pkt.len(),
-                0,
-                (&sll as *const libc::sockaddr_ll).cast(),
-                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        if r < 0 {
-            return Err(io::Error::last_os_error())
-                .with_context(|| format!("cannot send an ARP request for {target}"));
-        }
-        Ok(())
+        broadcast_on_link(&self.fd, self.ifindex, ETH_P_ARP, &pkt)
+            .with_context(|| format!("cannot send an ARP request for {target}"))
     }
 
     /// Reads all that is waiting; whether any of it was an ARP packet from `from` that
@@ -116,22 +79,6 @@ impl AsFd for ArpSocket {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }
-}
-
-fn zeroed_sll() -> libc::sockaddr_ll {
-    // SAFETY: sockaddr_ll is plain data; all-zero is valid.
-    unsafe { std::mem::zeroed() }
-}
-
-/// The link-layer broadcast address on `ifindex`, for ARP.
-fn link_addr(ifindex: u32) -> libc::sockaddr_ll {
-    let mut sll = zeroed_sll();
-    sll.sll_family = libc::AF_PACKET as u16;
-    sll.sll_protocol = (libc::ETH_P_ARP as u16).to_be();
-    sll.sll_ifindex = ifindex as i32;
-    sll.sll_halen = 6;
-    sll.sll_addr[..6].copy_from_slice(&[0xff; 6]);
-    sll
 }
 
 /// An ARP request for `target` from (`mac`, `sender`); `sender` 0.0.0.0 makes it a probe

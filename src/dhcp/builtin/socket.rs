@@ -2,7 +2,7 @@
 //! a packet socket for the exchanges made without an address (INIT-REBOOT, SELECTING,
 //! REQUESTING) or with every server (REBINDING), and a UDP socket bound to the leased
 //! address for RENEWING with the server that granted it. Both are non-blocking, for the
-//! bond's job to poll.
+//! bond's job to poll. The `AF_PACKET` helpers at the end serve the ARP socket too.
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
@@ -16,6 +16,7 @@ use dhcproto::v4::{CLIENT_PORT, SERVER_PORT};
 /// The largest datagram read: an Ethernet MTU's worth, and more for jumbo frames.
 const RECV_BUF: usize = 9216;
 const BOOTREPLY: u32 = 2;
+const ETH_P_IP: u16 = libc::ETH_P_IP as u16;
 
 /// `AF_PACKET`/`SOCK_DGRAM` for IPv4 on one interface, filtered in the kernel down to
 /// BOOTREPLYs for our transaction; sends self-built 0.0.0.0:68 -> 255.255.255.255:67.
@@ -26,39 +27,14 @@ pub struct PacketSocket {
 
 impl PacketSocket {
     pub fn open(ifindex: u32, xid: u32) -> Result<PacketSocket> {
-        let proto = (libc::ETH_P_IP as u16).to_be();
-        // SAFETY: plain syscall with constant arguments; the result is checked.
-        let raw = unsafe {
-            libc::socket(
-                libc::AF_PACKET,
-                libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-                i32::from(proto),
-            )
-        };
-        if raw < 0 {
-            return Err(io::Error::last_os_error()).context("cannot open a packet socket");
-        }
-        // SAFETY: raw is a fresh descriptor that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let fd = packet_socket(ETH_P_IP).context("cannot open a packet socket")?;
         let s = PacketSocket { fd, ifindex };
         // Filter before binding, so nothing unfiltered is queued.
         s.set_xid(xid)?;
         set_int(&s.fd, libc::SOL_PACKET, libc::PACKET_AUXDATA, 1)
             .context("cannot ask for packet auxiliary data")?;
-        let mut sll = link_addr(ifindex);
-        sll.sll_protocol = proto;
-        // SAFETY: sll is a valid sockaddr_ll and its size is passed.
-        let r = unsafe {
-            libc::bind(
-                s.fd.as_raw_fd(),
-                (&sll as *const libc::sockaddr_ll).cast(),
-                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        if r < 0 {
-            return Err(io::Error::last_os_error())
-                .with_context(|| format!("cannot bind a packet socket to ifindex {ifindex}"));
-        }
+        bind_to_link(&s.fd, ifindex, ETH_P_IP)
+            .with_context(|| format!("cannot bind a packet socket to ifindex {ifindex}"))?;
         Ok(s)
     }
 
@@ -92,22 +68,8 @@ impl PacketSocket {
     /// Broadcasts a DHCP message from 0.0.0.0:68 to 255.255.255.255:67.
     pub fn send(&self, payload: &[u8]) -> Result<()> {
         let frame = broadcast_datagram(payload)?;
-        let sll = link_addr(self.ifindex);
-        // SAFETY: frame and sll are valid for the call and their sizes are passed.
-        let r = unsafe {
-            libc::sendto(
-                self.fd.as_raw_fd(),
-                frame.as_ptr().cast(),
-                frame.len(),
-                0,
-                (&sll as *const libc::sockaddr_ll).cast(),
-                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        if r < 0 {
-            return Err(io::Error::last_os_error()).context("cannot broadcast a DHCP message");
-        }
-        Ok(())
+        broadcast_on_link(&self.fd, self.ifindex, ETH_P_IP, &frame)
+            .context("cannot broadcast a DHCP message")
     }
 
     /// The DHCP payload of the next valid datagram, None when none is waiting.
@@ -281,16 +243,77 @@ fn set_int(fd: &OwnedFd, level: i32, name: i32, value: i32) -> Result<()> {
     Ok(())
 }
 
-fn zeroed_sll() -> libc::sockaddr_ll {
+/// An `AF_PACKET`/`SOCK_DGRAM` socket for `ethertype`, non-blocking; not bound yet, so
+/// that a filter can be attached first.
+pub(super) fn packet_socket(ethertype: u16) -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall with integer arguments; the result is checked.
+    let raw = unsafe {
+        libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            i32::from(ethertype.to_be()),
+        )
+    };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: raw is a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// Binds a packet socket to `ethertype` on `ifindex`: from then on it receives that.
+pub(super) fn bind_to_link(fd: &OwnedFd, ifindex: u32, ethertype: u16) -> io::Result<()> {
+    let sll = link_addr(ifindex, ethertype);
+    // SAFETY: sll is a valid sockaddr_ll and its size is passed.
+    let r = unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&sll as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Sends `bytes` (what follows the Ethernet header) as `ethertype` to the link-layer
+/// broadcast address on `ifindex`.
+pub(super) fn broadcast_on_link(
+    fd: &OwnedFd,
+    ifindex: u32,
+    ethertype: u16,
+    bytes: &[u8],
+) -> io::Result<()> {
+    let sll = link_addr(ifindex, ethertype);
+    // SAFETY: bytes and sll are valid for the call and their sizes are passed.
+    let r = unsafe {
+        libc::sendto(
+            fd.as_raw_fd(),
+            bytes.as_ptr().cast(),
+            bytes.len(),
+            0,
+            (&sll as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+pub(super) fn zeroed_sll() -> libc::sockaddr_ll {
     // SAFETY: sockaddr_ll is plain data; all-zero is valid.
     unsafe { std::mem::zeroed() }
 }
 
-/// The link-layer broadcast address on `ifindex`.
-fn link_addr(ifindex: u32) -> libc::sockaddr_ll {
+/// The link-layer broadcast address on `ifindex`, for `ethertype`.
+fn link_addr(ifindex: u32, ethertype: u16) -> libc::sockaddr_ll {
     let mut sll = zeroed_sll();
     sll.sll_family = libc::AF_PACKET as u16;
-    sll.sll_protocol = (libc::ETH_P_IP as u16).to_be();
+    sll.sll_protocol = ethertype.to_be();
     sll.sll_ifindex = ifindex as i32;
     sll.sll_halen = 6;
     sll.sll_addr[..6].copy_from_slice(&[0xff; 6]);
