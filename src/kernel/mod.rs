@@ -184,11 +184,10 @@ impl Kernel {
     }
 
     pub fn links(&mut self) -> Result<Vec<Link>> {
-        let msgs = self.rtnl.request(
+        self.dump(
             RouteNetlinkMessage::GetLink(LinkMessage::default()),
-            NLM_F_DUMP,
-        )?;
-        Ok(msgs.iter().filter_map(new_link).collect())
+            new_link,
+        )
     }
 
     /// The link called `name`, or None when there is no such interface.
@@ -262,51 +261,44 @@ impl Kernel {
 
     /// Addresses on a link (IPv6 link-local ones left out: the kernel owns those).
     pub fn addresses(&mut self, index: u32) -> Result<Vec<IpNet>> {
-        let msgs = self.rtnl.request(
-            RouteNetlinkMessage::GetAddress(AddressMessage::default()),
-            NLM_F_DUMP,
-        )?;
-        Ok(msgs
-            .iter()
-            .filter_map(|m| match m {
-                RouteNetlinkMessage::NewAddress(a) if a.header.index == index => {
-                    msg::address_from_msg(a)
-                }
-                _ => None,
-            })
-            .collect())
+        self.link_addresses(index, msg::address_from_msg)
     }
 
     /// The IPv4 addresses on a link, with their lifetimes, in the kernel's order.
     pub fn ipv4_addresses(&mut self, index: u32) -> Result<Vec<Ipv4Address>> {
-        let msgs = self.rtnl.request(
-            RouteNetlinkMessage::GetAddress(AddressMessage::default()),
-            NLM_F_DUMP,
-        )?;
-        Ok(msgs
-            .iter()
-            .filter_map(|m| match m {
-                RouteNetlinkMessage::NewAddress(a) if a.header.index == index => {
-                    msg::ipv4_address_from_msg(a)
-                }
-                _ => None,
-            })
-            .collect())
+        self.link_addresses(index, msg::ipv4_address_from_msg)
     }
 
     /// The IPv4 default routes by a gateway that leave by a link (main table).
     pub fn default_routes(&mut self, index: u32) -> Result<Vec<DefaultRoute>> {
-        let msgs = self.rtnl.request(
-            RouteNetlinkMessage::GetRoute(msg::ipv4_routes()),
-            NLM_F_DUMP,
-        )?;
-        Ok(msgs
-            .iter()
-            .filter_map(|m| match m {
-                RouteNetlinkMessage::NewRoute(r) => msg::default_route_from_msg(r, index),
-                _ => None,
-            })
-            .collect())
+        let request = RouteNetlinkMessage::GetRoute(msg::ipv4_routes());
+        self.dump(request, |m| match m {
+            RouteNetlinkMessage::NewRoute(r) => msg::default_route_from_msg(r, index),
+            _ => None,
+        })
+    }
+
+    /// The addresses of link `index` in an address dump, as `map` reads them.
+    fn link_addresses<T>(
+        &mut self,
+        index: u32,
+        map: impl Fn(&AddressMessage) -> Option<T>,
+    ) -> Result<Vec<T>> {
+        let request = RouteNetlinkMessage::GetAddress(AddressMessage::default());
+        self.dump(request, |m| match m {
+            RouteNetlinkMessage::NewAddress(a) if a.header.index == index => map(a),
+            _ => None,
+        })
+    }
+
+    /// Dumps what `request` asks for and keeps what `map` makes of each message.
+    fn dump<T>(
+        &mut self,
+        request: RouteNetlinkMessage,
+        map: impl FnMut(&RouteNetlinkMessage) -> Option<T>,
+    ) -> Result<Vec<T>> {
+        let msgs = self.rtnl.request(request, NLM_F_DUMP)?;
+        Ok(msgs.iter().filter_map(map).collect())
     }
 
     /// Adds an address; one that is already there is fine (hooks may run twice).
