@@ -286,9 +286,27 @@ mod tests {
         lines
     }
 
+    /// Feeds the changes, a lease's round trip from eth0 to wlan0 and back, its loss and the
+    /// job's end, and asserts a hook sees it as such, whichever client leased.
+    fn assert_failover_round_trip(changes: &[Change]) {
+        assert_eq!(
+            run(changes),
+            [
+                "bond-up eth0",
+                "lease eth0 10.9.0.50/24",
+                "failover wlan0 10.9.0.50/24",
+                "lease wlan0 10.9.0.50/24",
+                "failover eth0 10.9.0.50/24",
+                "lease eth0 10.9.0.50/24",
+                "lease-lost eth0 10.9.0.50/24",
+                "bond-down eth0",
+            ]
+        );
+    }
+
     #[test]
     fn the_failover_round_trip_a_user_sees() {
-        let lines = run(&[
+        assert_failover_round_trip(&[
             Change::BondIs(Some(4)),
             on(4, "eth0", 1),
             leased(50, 1),
@@ -304,19 +322,6 @@ mod tests {
             Change::LeaseLost,
             Change::JobEnds,
         ]);
-        assert_eq!(
-            lines,
-            [
-                "bond-up eth0",
-                "lease eth0 10.9.0.50/24",
-                "failover wlan0 10.9.0.50/24",
-                "lease wlan0 10.9.0.50/24",
-                "failover eth0 10.9.0.50/24",
-                "lease eth0 10.9.0.50/24",
-                "lease-lost eth0 10.9.0.50/24",
-                "bond-down eth0",
-            ]
-        );
     }
 
     #[test]
@@ -407,7 +412,7 @@ mod tests {
 
     #[test]
     fn an_external_clients_round_trip_as_the_kernel_shows_it() {
-        let lines = run(&[
+        assert_failover_round_trip(&[
             // An address left on the bond before the job's client ran: not its lease.
             seen(50, 1, 1),
             on(4, "eth0", 1),
@@ -422,19 +427,6 @@ mod tests {
             Change::Observed(None),
             Change::JobEnds,
         ]);
-        assert_eq!(
-            lines,
-            [
-                "bond-up eth0",
-                "lease eth0 10.9.0.50/24",
-                "failover wlan0 10.9.0.50/24",
-                "lease wlan0 10.9.0.50/24",
-                "failover eth0 10.9.0.50/24",
-                "lease eth0 10.9.0.50/24",
-                "lease-lost eth0 10.9.0.50/24",
-                "bond-down eth0",
-            ]
-        );
     }
 
     #[test]
