@@ -5,7 +5,7 @@
 //!
 //! hotbond's twist: the bond's MAC changes on failover. The machine then keeps the
 //! address, never releases, and asks for the same address again from the new MAC in one
-//! round trip (INIT-REBOOT), so connections survive.
+//! round trip (INIT-REBOOT, in `machine_reboot.rs`), so connections survive.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -221,33 +221,6 @@ impl Machine {
         fx
     }
 
-    /// The interface's MAC or ifindex changed (failover, the bond made again). Never
-    /// releases: the address stays, and the same address is asked for from the new MAC.
-    pub fn link_changed(&mut self, now: BootTime, link: Link) -> Vec<Effect> {
-        if self.link == Some(link) {
-            return Vec::new();
-        }
-        let started = self.link.is_some();
-        self.link = Some(link);
-        let mut fx = Vec::new();
-        if !started {
-            return fx;
-        }
-        let held = self
-            .applied
-            .as_ref()
-            .or(self.remembered.as_ref())
-            .filter(|l| l.expires() > now)
-            .map(|l| l.address);
-        match held {
-            Some(a) => self.init_reboot(now, a, &mut fx),
-            // Stopped after a release: stay stopped.
-            None if self.state == State::Init && self.deadline.is_none() => {}
-            None => self.discover(now, &mut fx),
-        }
-        fx
-    }
-
     /// Sends a RELEASE for the applied lease (if any), unconfigures it and stops.
     pub fn release(&mut self) -> Vec<Effect> {
         let mut fx = Vec::new();
@@ -338,25 +311,6 @@ impl Machine {
                 }
             }
             State::Bound | State::Renewing | State::Rebinding => self.lease_timer(now, &mut fx),
-        }
-        fx
-    }
-
-    /// Asks the server now whether the lease still holds (after a resume the laptop may be on
-    /// another network): INIT-REBOOT for the address held, a new xid, one round trip; a NAK
-    /// then unconfigures it and a DISCOVER follows at once. A lease that ran out meanwhile
-    /// is removed and the client starts over. Never started, or stopped by a release: nothing.
-    pub fn confirm(&mut self, now: BootTime) -> Vec<Effect> {
-        let mut fx = Vec::new();
-        if self.link.is_none() || (self.state == State::Init && self.deadline.is_none()) {
-            return fx;
-        }
-        self.expire(now, &mut fx);
-        self.nak_delay = FIRST_NAK_DELAY;
-        let held = self.applied.as_ref().or(self.remembered.as_ref());
-        match held.filter(|l| l.expires() > now).map(|l| l.address) {
-            Some(a) => self.init_reboot(now, a, &mut fx),
-            None => self.discover(now, &mut fx),
         }
         fx
     }
@@ -491,27 +445,6 @@ impl Machine {
         }
     }
 
-    /// The address is held, but the server last acknowledged it for another MAC (a failover
-    /// it has not answered yet): it would hand the address to nobody, or renew it for the old
-    /// slave, so the client must keep asking from the new MAC rather than wait for T1.
-    fn lease_moved(&self) -> bool {
-        self.applied.is_some() && self.acked_for != self.link.map(|l| l.mac)
-    }
-
-    /// REBOOTING after a MAC change went unanswered (the server may be down): the address
-    /// stays, and the REQUEST is sent again at the capped interval until an answer or expiry.
-    fn keep_asking(&mut self, now: BootTime, first: bool, fx: &mut Vec<Effect>) {
-        if first {
-            crate::info!(
-                "{}: dhcp: no answer in {} yet: keeping the address, asking again from {}",
-                self.config.name,
-                self.state,
-                self.link.map_or(String::new(), |l| l.mac.to_string())
-            );
-        }
-        self.retransmit(now, fx);
-    }
-
     /// Retransmissions ran out (REQUESTING, REBOOTING). An address still held stays until
     /// its lease runs out, and is renewed on the usual timers; otherwise start over.
     fn give_up(&mut self, now: BootTime, fx: &mut Vec<Effect>) {
@@ -559,11 +492,6 @@ impl Machine {
             .map(|l| l.address);
         self.set_state(State::Init);
         self.begin(now, State::Selecting, hint, fx);
-    }
-
-    fn init_reboot(&mut self, now: BootTime, address: Ipv4Addr, fx: &mut Vec<Effect>) {
-        self.set_state(State::InitReboot);
-        self.begin(now, State::Rebooting, Some(address), fx);
     }
 
     /// Starts a new exchange (new xid) in `state` and sends its first message.
@@ -721,6 +649,10 @@ impl Machine {
         self.state = next;
     }
 }
+
+/// The same address asked for again: after a MAC change and on confirm.
+#[path = "machine_reboot.rs"]
+mod reboot;
 
 #[cfg(test)]
 #[path = "machine_tests.rs"]
