@@ -1,8 +1,13 @@
-//! The bond's active slave lost its carrier (a cable pulled, an access point gone): which
-//! slave carries the bond now. The bonding driver notices only at its next link monitor
-//! tick (miimon, every 100 ms by default), while the bond's job hears the carrier go at once
-//! from rtnetlink; handing the bond over then saves up to a tick of lost packets and brings
-//! the re-acquisition forward by as much. Pure: the job reads and acts ([`crate::settle`]).
+//! Which slave carries the bond when a slave's carrier comes or goes. The bonding driver
+//! notices a carrier change only at its next link monitor tick (miimon, every 100 ms by
+//! default), while the bond's job hears it at once from rtnetlink. Handing the bond over
+//! then saves up to a tick of lost packets and brings the re-acquisition forward by as
+//! much. Pure: the job reads and acts ([`crate::settle`]).
+//!
+//! Once the job has handed the bond over, the driver may never see the carrier go: a
+//! blip shorter than a tick leaves the primary "up" for the driver, so nothing makes it
+//! reselect the primary. The job therefore also puts a ready primary back in charge, as the
+//! driver would with `primary_reselect = always`.
 
 /// A slave of the bond as the job sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,16 +18,51 @@ pub struct Slave {
     pub ready: bool,
 }
 
-/// The slave to make active now, if the active one has no carrier and another is ready.
-/// The first such slave in the bond's order; the driver puts its primary back in charge
-/// once that has link again, as always.
-pub fn take_over<'a>(active: &Slave, slaves: &'a [Slave]) -> Option<&'a Slave> {
-    if active.carrier {
-        return None;
+impl Slave {
+    fn can_carry(&self) -> bool {
+        self.carrier && self.ready
     }
-    slaves
+}
+
+/// What the bond's options allow the job to do ahead of the driver.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Policy {
+    pub primary: Option<String>,
+    /// `downdelay = 0`: the driver too gives up a slave at the first tick without carrier
+    /// (a down delay asks to ride out short losses, so the job waits for the driver then).
+    pub leave_at_once: bool,
+    /// `primary_reselect = always` and `updelay = 0`: the driver too puts the primary back
+    /// as soon as it sees its link.
+    pub primary_at_once: bool,
+}
+
+/// The slave to make active now, and why (one line for the log); None to leave it to the
+/// driver.
+pub fn choose<'a>(active: &Slave, slaves: &'a [Slave], p: &Policy) -> Option<(&'a Slave, String)> {
+    let primary = slaves
         .iter()
-        .find(|s| s.name != active.name && s.carrier && s.ready)
+        .find(|s| Some(&s.name) == p.primary.as_ref() && s.name != active.name && s.can_carry());
+    if !active.carrier {
+        if !p.leave_at_once {
+            return None;
+        }
+        let to = primary.or_else(|| {
+            slaves
+                .iter()
+                .find(|s| s.name != active.name && s.can_carry())
+        })?;
+        let why = format!(
+            "{} lost its carrier: {} carries the bond now",
+            active.name, to.name
+        );
+        return Some((to, why));
+    }
+    let to = primary.filter(|_| p.primary_at_once)?;
+    let why = format!(
+        "{}, the primary, has link: it carries the bond again",
+        to.name
+    );
+    Some((to, why))
 }
 
 #[cfg(test)]
@@ -37,18 +77,41 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_ready_slave_takes_over_from_one_without_carrier() {
-        let slaves = [slave("eth1", false, false), slave("wlan0", true, true)];
-        let to = take_over(&slaves[0], &slaves).map(|s| s.name.as_str());
-        assert_eq!(to, Some("wlan0"));
+    fn policy() -> Policy {
+        Policy {
+            primary: Some("eth1".into()),
+            leave_at_once: true,
+            primary_at_once: true,
+        }
+    }
+
+    fn to(active: &Slave, slaves: &[Slave], p: &Policy) -> Option<String> {
+        choose(active, slaves, p).map(|(s, _)| s.name.clone())
     }
 
     #[test]
-    fn nothing_while_the_active_slave_has_carrier() {
+    fn a_ready_slave_takes_over_from_one_without_carrier() {
+        let slaves = [slave("eth1", false, false), slave("wlan0", true, true)];
+        assert_eq!(to(&slaves[0], &slaves, &policy()).as_deref(), Some("wlan0"));
+        let (_, why) = choose(&slaves[0], &slaves, &policy()).unwrap_or_else(|| panic!());
+        assert_eq!(why, "eth1 lost its carrier: wlan0 carries the bond now");
+    }
+
+    #[test]
+    fn a_down_delay_is_left_to_the_driver() {
+        let slaves = [slave("eth1", false, false), slave("wlan0", true, true)];
+        let p = Policy {
+            leave_at_once: false,
+            ..policy()
+        };
+        assert_eq!(to(&slaves[0], &slaves, &p), None);
+    }
+
+    #[test]
+    fn nothing_while_the_active_primary_has_carrier() {
         // Down for another reason (not authorised yet): the driver and the supplicant decide.
-        let slaves = [slave("wlan0", true, false), slave("eth1", true, true)];
-        assert_eq!(take_over(&slaves[0], &slaves), None);
+        let slaves = [slave("eth1", true, false), slave("wlan0", true, true)];
+        assert_eq!(to(&slaves[0], &slaves, &policy()), None);
     }
 
     #[test]
@@ -59,18 +122,36 @@ mod tests {
             slave("wlan0", true, false),
             slave("eth2", false, true),
         ];
-        assert_eq!(take_over(&slaves[0], &slaves), None);
-        assert_eq!(take_over(&slaves[0], &slaves[..1]), None);
+        assert_eq!(to(&slaves[0], &slaves, &policy()), None);
+        assert_eq!(to(&slaves[0], &slaves[..1], &policy()), None);
     }
 
     #[test]
-    fn the_first_ready_slave_in_the_bonds_order() {
+    fn the_primary_first_then_the_bonds_order() {
         let slaves = [
             slave("wlan0", false, false),
-            slave("eth1", true, true),
             slave("eth2", true, true),
+            slave("eth1", true, true),
         ];
-        let to = take_over(&slaves[0], &slaves).map(|s| s.name.as_str());
-        assert_eq!(to, Some("eth1"));
+        assert_eq!(to(&slaves[0], &slaves, &policy()).as_deref(), Some("eth1"));
+        let p = Policy {
+            primary: None,
+            ..policy()
+        };
+        assert_eq!(to(&slaves[0], &slaves, &p).as_deref(), Some("eth2"));
+    }
+
+    #[test]
+    fn a_ready_primary_is_put_back_after_a_blip_the_driver_missed() {
+        let slaves = [slave("wlan0", true, true), slave("eth1", true, true)];
+        assert_eq!(to(&slaves[0], &slaves, &policy()).as_deref(), Some("eth1"));
+        // Not with another reselect policy or an up delay, nor while it is not ready.
+        let p = Policy {
+            primary_at_once: false,
+            ..policy()
+        };
+        assert_eq!(to(&slaves[0], &slaves, &p), None);
+        let slaves = [slave("wlan0", true, true), slave("eth1", true, false)];
+        assert_eq!(to(&slaves[0], &slaves, &policy()), None);
     }
 }

@@ -1,6 +1,7 @@
 //! The job's side of [`crate::plan::carrier`]: after a link event that leaves the bond not
-//! ready, if its active slave has lost its carrier, the job reads the slaves and hands the
-//! bond to a ready one at once, without waiting for the driver's next link monitor tick.
+//! ready, or on a slave other than its primary, the job reads the slaves and, when the plan
+//! says so, makes another slave active at once, without waiting for the driver's next link
+//! monitor tick.
 //!
 //! Not under the bond's lock: the change is one atomic request the driver checks itself (it
 //! refuses a slave it does not see up), and a hook holding the lock (an unplug's) is what
@@ -9,9 +10,11 @@
 
 use anyhow::Result;
 
+use super::Readiness;
 use crate::config::{Bond, Kind};
 use crate::kernel::{self, Kernel, Link};
-use crate::plan::carrier::{self, Slave};
+use crate::net::PrimaryReselect;
+use crate::plan::carrier::{self, Policy, Slave};
 
 fn slave(l: &Link) -> Slave {
     Slave {
@@ -21,17 +24,31 @@ fn slave(l: &Link) -> Slave {
     }
 }
 
-/// Hands the bond over if its active slave has no carrier and another slave is ready.
-/// Returns the line to log when it did: the job logs it after the DHCP client has sent.
+fn policy(bond: &Bond) -> Policy {
+    let o = &bond.options;
+    Policy {
+        primary: bond.primary.as_ref().map(|p| p.to_string()),
+        leave_at_once: o.downdelay == 0,
+        primary_at_once: o.primary_reselect == PrimaryReselect::Always && o.updelay == 0,
+    }
+}
+
+/// Whether the last look may call for a switch: a bond not ready, or on another slave than
+/// its primary. Otherwise (the steady state) the job reads nothing more.
+pub fn worth_a_look(bond: &Bond, r: &Readiness) -> bool {
+    matches!(bond.kind, Kind::Bond)
+        && r.index.is_some()
+        && (!r.ready || r.active.as_deref() != bond.primary.as_ref().map(|p| p.as_str()))
+}
+
+/// Makes another slave active if the plan says so. Returns the line to log when it did:
+/// the job logs it after the DHCP client has sent.
 pub fn hand_over(k: &mut Kernel, bond: &Bond, master: u32) -> Result<Option<String>> {
     let name = bond.name.as_str();
-    if !matches!(bond.kind, Kind::Bond) {
-        return Ok(None);
-    }
     let Some(active) = kernel::bond_active_slave(name) else {
         return Ok(None);
     };
-    let Some(a) = k.link(&active)?.filter(|a| !a.carrier) else {
+    let Some(a) = k.link(&active)? else {
         return Ok(None);
     };
     let mut links = Vec::new();
@@ -39,15 +56,12 @@ pub fn hand_over(k: &mut Kernel, bond: &Bond, master: u32) -> Result<Option<Stri
         links.extend(k.link(&s)?);
     }
     let slaves: Vec<Slave> = links.iter().map(slave).collect();
-    let Some(to) = carrier::take_over(&slave(&a), &slaves) else {
+    let Some((to, why)) = carrier::choose(&slave(&a), &slaves, &policy(bond)) else {
         return Ok(None);
     };
     let Some(to) = links.iter().find(|l| l.name == to.name) else {
         return Ok(None);
     };
     k.set_active_slave(master, to)?;
-    Ok(Some(format!(
-        "{name}: {active} lost its carrier: {} carries the bond now",
-        to.name
-    )))
+    Ok(Some(format!("{name}: {why}")))
 }

@@ -230,7 +230,7 @@ impl BondJob {
         if self.wake.links_changed() {
             self.r = readiness(&mut self.k, &self.bond)
                 .with_context(|| format!("{}: cannot read its state", self.bond.name))?;
-            if !self.r.ready {
+            if carrier::worth_a_look(&self.bond, &self.r) {
                 handed_over = self.hand_over()?;
             }
         }
@@ -271,9 +271,10 @@ impl BondJob {
         Ok(step)
     }
 
-    /// The active slave lost its carrier: hands the bond to a ready slave now ([`carrier`])
-    /// and looks again, so that the DHCP client asks from the new slave in this same turn.
-    /// Returns the line to log. A refusal is logged: the driver fails over by itself then.
+    /// A slave's carrier came or went: hands the bond to another slave now if the plan says
+    /// so ([`carrier`]) and looks again, so that the DHCP client asks from the new slave in
+    /// this same turn. Returns the line to log. A refusal is logged at debug level: the
+    /// driver switches by itself at its next tick.
     fn hand_over(&mut self) -> Result<Option<String>> {
         let Some(index) = self.r.index else {
             return Ok(None);
@@ -286,7 +287,7 @@ impl BondJob {
             }
             Ok(None) => Ok(None),
             Err(e) => {
-                crate::info!("{}: {e:#}", self.bond.name);
+                crate::debug!("{}: {e:#}", self.bond.name);
                 Ok(None)
             }
         }
