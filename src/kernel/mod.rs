@@ -33,7 +33,7 @@ pub use sysctl::{disable_ipv6, set_ipv6_stable_privacy};
 pub use sysfs::{
     bond_active_slave, bond_fail_over_mac, bond_mode, bond_primary, bond_slaves, bonding_loaded,
     device_facts, link_mtu, load_bonding, lower_links, radio_rfkill, rfkill_ifaces,
-    set_bond_primary, Rfkill, RfkillDev,
+    set_bond_primary, slave_link_up, Rfkill, RfkillDev,
 };
 
 /// What hotbond needs to know about one network interface.

@@ -62,6 +62,12 @@ pub fn bond_active_slave(bond: &str) -> Option<String> {
     bonding_attr(bond, "active_slave").filter(|s| !s.is_empty())
 }
 
+/// Whether the bond's driver sees the slave's link up (`mii_status`, as its link monitor
+/// last found it): the driver makes no other slave active.
+pub fn slave_link_up(slave: &str) -> bool {
+    read_trim(&net_path(slave).join("bonding_slave").join("mii_status")).as_deref() == Some("up")
+}
+
 pub fn bond_primary(bond: &str) -> Option<String> {
     bonding_attr(bond, "primary").filter(|s| !s.is_empty())
 }

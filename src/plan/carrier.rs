@@ -16,11 +16,14 @@ pub struct Slave {
     pub carrier: bool,
     /// Administratively and operationally up (for Wi-Fi: authorised by the supplicant).
     pub ready: bool,
+    /// The driver sees its link up (its monitor's last look): it makes no other slave
+    /// active, and it refuses, with an error in the kernel's log.
+    pub driver_up: bool,
 }
 
 impl Slave {
     fn can_carry(&self) -> bool {
-        self.carrier && self.ready
+        self.carrier && self.ready && self.driver_up
     }
 }
 
@@ -74,6 +77,7 @@ mod tests {
             name: name.into(),
             carrier,
             ready,
+            driver_up: true,
         }
     }
 
@@ -152,6 +156,22 @@ mod tests {
         };
         assert_eq!(to(&slaves[0], &slaves, &p), None);
         let slaves = [slave("wlan0", true, true), slave("eth1", true, false)];
+        assert_eq!(to(&slaves[0], &slaves, &policy()), None);
+    }
+
+    #[test]
+    fn nothing_the_driver_would_refuse() {
+        // The cable back after the driver saw it go: the driver puts it back itself at its
+        // next look, and would refuse (with an error in the kernel's log) before.
+        let mut eth1 = slave("eth1", true, true);
+        eth1.driver_up = false;
+        let slaves = [slave("wlan0", true, true), eth1.clone()];
+        assert_eq!(to(&slaves[0], &slaves, &policy()), None);
+        let slaves = [slave("eth1", false, false), {
+            let mut w = slave("wlan0", true, true);
+            w.driver_up = false;
+            w
+        }];
         assert_eq!(to(&slaves[0], &slaves, &policy()), None);
     }
 }

@@ -4,7 +4,7 @@
 //! monitor tick.
 //!
 //! Not under the bond's lock: the change is one atomic request the driver checks itself (it
-//! refuses a slave it does not see up), and a hook holding the lock (an unplug's) is what
+//! refuses a slave it does not see up, which the plan does not ask for), and a hook holding the lock (an unplug's) is what
 //! the job must not wait for. A refusal or a slave gone meanwhile is logged; the driver's
 //! own failover follows then, as without hotbond.
 
@@ -21,6 +21,7 @@ fn slave(l: &Link) -> Slave {
         name: l.name.clone(),
         carrier: l.carrier,
         ready: l.up && l.carrier && l.oper_up(),
+        driver_up: kernel::slave_link_up(&l.name),
     }
 }
 
