@@ -1,7 +1,7 @@
 //! The job's side of [`crate::plan::carrier`]: after a link event that leaves the bond not
-//! ready, or on a slave other than its primary, the job reads the slaves and, when the plan
-//! says so, makes another slave active at once, without waiting for the driver's next link
-//! monitor tick.
+//! ready (before it acts), or ready on a slave other than its primary (after it acted), the
+//! job reads the slaves and, when the plan says so, makes another slave active at once,
+//! without waiting for the driver's next link monitor tick.
 //!
 //! Not under the bond's lock: the change is one atomic request the driver checks itself (it
 //! refuses a slave it does not see up, which the plan does not ask for), and a hook holding the lock (an unplug's) is what
@@ -34,12 +34,21 @@ fn policy(bond: &Bond) -> Policy {
     }
 }
 
-/// Whether the last look may call for a switch: a bond not ready, or on another slave than
-/// its primary. Otherwise (the steady state) the job reads nothing more.
-pub fn worth_a_look(bond: &Bond, r: &Readiness) -> bool {
-    matches!(bond.kind, Kind::Bond)
-        && r.index.is_some()
-        && (!r.ready || r.active.as_deref() != bond.primary.as_ref().map(|p| p.as_str()))
+/// Before the job acts: the bond is not ready, maybe because its active slave lost its
+/// carrier. A switch must come before the DHCP request.
+pub fn before_acting(bond: &Bond, r: &Readiness) -> bool {
+    is_bond(bond, r) && !r.ready
+}
+
+/// After the job acted: the bond is ready on another slave than its primary, which may have
+/// link again. In the steady state (on the primary) the job reads no more.
+pub fn after_acting(bond: &Bond, r: &Readiness) -> bool {
+    let primary = bond.primary.as_ref().map(|p| p.as_str());
+    is_bond(bond, r) && r.ready && primary.is_some() && r.active.as_deref() != primary
+}
+
+fn is_bond(bond: &Bond, r: &Readiness) -> bool {
+    matches!(bond.kind, Kind::Bond) && r.index.is_some()
 }
 
 /// Makes another slave active if the plan says so. Returns the line to log when it did:

@@ -230,7 +230,8 @@ impl BondJob {
         if self.wake.links_changed() {
             self.r = readiness(&mut self.k, &self.bond)
                 .with_context(|| format!("{}: cannot read its state", self.bond.name))?;
-            if carrier::worth_a_look(&self.bond, &self.r) {
+            // Not ready, maybe for a carrier lost: a switch must come before the request.
+            if carrier::before_acting(&self.bond, &self.r) {
                 handed_over = self.hand_over()?;
             }
         }
@@ -265,6 +266,14 @@ impl BondJob {
             }
             _ => {}
         }
+        // Ready on another slave than the primary: the request has gone, the primary may
+        // come back (its own request follows the switch).
+        if handed_over.is_none()
+            && self.wake.links_changed()
+            && carrier::after_acting(&self.bond, &self.r)
+        {
+            handed_over = self.hand_over()?;
+        }
         if let Some(line) = handed_over {
             crate::info!("{line}");
         }
@@ -293,11 +302,11 @@ impl BondJob {
         }
     }
 
-    /// The bond settled on `on`, as the last look shows: lets the DHCP client act if nothing
-    /// changed, under the bond's lock when the client needs it, so that no hook (or `hotbond
-    /// down`) interleaves. Only if the lock had to be waited for, or the kernel has announced
-    /// a change since, is the bond read once more: otherwise the last look is still what it
-    /// is. The client sends first; the record is written later.
+    /// The bond settled on `on`, as the last look shows: lets the DHCP client act, under the
+    /// bond's lock when the client needs it, so that no hook (or `hotbond down`)
+    /// interleaves. Under the lock, if it had to be waited for or the kernel has announced a
+    /// change since, the bond is read once more and the client acts only if nothing changed.
+    /// The client sends first; the record is written later.
     fn act(&mut self, on: &SettledOn) -> Result<Step> {
         let (_guard, look_again) = self.hold_lock()?;
         let again = if look_again {
@@ -324,11 +333,14 @@ impl BondJob {
     }
 
     /// The bond's lock if the DHCP client acts under it, and whether the bond must be read
-    /// again before it acts: a change announced since the last look, or a wait for the lock.
+    /// again before it acts under it: a change announced since the last look, or a wait for
+    /// the lock.
     fn hold_lock(&self) -> Result<(Option<lock::BondLock>, bool)> {
         let name = self.bond.name.as_str();
+        // Without the lock the last look stands: a change announced since is the next
+        // wake's, which asks again if it changed the MAC. The request goes out first.
         if !self.dhcp.settles_under_lock() {
-            return Ok((None, self.events.pending()?));
+            return Ok((None, false));
         }
         Ok(match lock::try_lock_bond(name)? {
             Some(g) => (Some(g), self.events.pending()?),
