@@ -29,7 +29,7 @@ pub struct ArpSocket {
 
 impl ArpSocket {
     pub fn open(ifindex: u32, mac: Mac) -> Result<ArpSocket> {
-        let fd = packet_socket(ETH_P_ARP).context("cannot open an ARP socket")?;
+        let fd = packet_socket().context("cannot open an ARP socket")?;
         bind_to_link(&fd, ifindex, ETH_P_ARP)
             .with_context(|| format!("cannot bind an ARP socket to ifindex {ifindex}"))?;
         Ok(ArpSocket { fd, ifindex, mac })

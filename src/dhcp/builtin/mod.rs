@@ -43,6 +43,10 @@ pub struct Builtin {
     want: Listen,
     packet: Option<PacketSocket>,
     udp: Option<UdpUnicast>,
+    /// A packet socket no longer wanted (the lease is bound). Closing it waits for an RCU
+    /// grace period in the kernel (15-20 ms under emulation), so it is closed only once the
+    /// lease's address is on: see [`Builtin::close_retired`].
+    retired: Option<PacketSocket>,
 }
 
 impl Builtin {
@@ -61,6 +65,7 @@ impl Builtin {
             want: Listen::Nothing,
             packet: None,
             udp: None,
+            retired: None,
         }
     }
 
@@ -186,13 +191,21 @@ impl Builtin {
         actions
     }
 
+    /// Closes the packet socket the client no longer wants; the job calls it once it has
+    /// carried out the turn's actions.
+    pub fn close_retired(&mut self) {
+        self.retired = None;
+    }
+
     /// Makes the open sockets match what the machine wants: the packet socket on the
     /// right interface and filtered for the right xid, with or without the UDP one, or
     /// neither.
     fn listen(&mut self) -> Result<()> {
         match self.want {
             Listen::Nothing => {
-                self.packet = None;
+                if let Some(p) = self.packet.take() {
+                    self.retired = Some(p);
+                }
                 self.udp = None;
             }
             Listen::Packet { ifindex, xid } => {

@@ -27,7 +27,7 @@ pub struct PacketSocket {
 
 impl PacketSocket {
     pub fn open(ifindex: u32, xid: u32) -> Result<PacketSocket> {
-        let fd = packet_socket(ETH_P_IP).context("cannot open a packet socket")?;
+        let fd = packet_socket().context("cannot open a packet socket")?;
         let s = PacketSocket { fd, ifindex };
         // Filter before binding, so nothing unfiltered is queued.
         s.set_xid(xid)?;
@@ -243,15 +243,18 @@ fn set_int(fd: &OwnedFd, level: i32, name: i32, value: i32) -> Result<()> {
     Ok(())
 }
 
-/// An `AF_PACKET`/`SOCK_DGRAM` socket for `ethertype`, non-blocking; not bound yet, so
-/// that a filter can be attached first.
-pub(super) fn packet_socket(ethertype: u16) -> io::Result<OwnedFd> {
+/// An `AF_PACKET`/`SOCK_DGRAM` socket, non-blocking, that receives nothing until
+/// [`bind_to_link`] names its ethertype and link, so that a filter can be attached first.
+/// Made with protocol 0, as systemd's client does: with a protocol the kernel hooks the
+/// socket up to every interface at once, and the bind to one link must unhook it again,
+/// which waits for an RCU grace period (15-30 ms under emulation, on every failover).
+pub(super) fn packet_socket() -> io::Result<OwnedFd> {
     // SAFETY: plain syscall with integer arguments; the result is checked.
     let raw = unsafe {
         libc::socket(
             libc::AF_PACKET,
             libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            i32::from(ethertype.to_be()),
+            0,
         )
     };
     if raw < 0 {

@@ -283,6 +283,8 @@ impl Supervisor for Inproc {
             actions.extend(self.client.turn());
         }
         let r = self.carry_out(k, actions);
+        // The address is on: now the socket the client gave up may take its time to close.
+        self.client.close_retired();
         self.record();
         r.map(|()| Progress::Running)
     }
