@@ -31,8 +31,8 @@ pub use events::{LinkEvents, Wake};
 pub use netlink_packet_route::link::BondMode;
 pub use sysctl::{disable_ipv6, set_ipv6_stable_privacy};
 pub use sysfs::{
-    bond_active_slave, bond_fail_over_mac, bond_mode, bond_primary, bond_slaves, bonding_loaded,
-    device_facts, link_mtu, load_bonding, lower_links, radio_rfkill, rfkill_ifaces,
+    bond_active_slave, bond_fail_over_mac, bond_miimon, bond_mode, bond_primary, bond_slaves,
+    bonding_loaded, device_facts, link_mtu, load_bonding, lower_links, radio_rfkill, rfkill_ifaces,
     set_bond_primary, slave_link_up, Rfkill, RfkillDev,
 };
 
@@ -202,6 +202,15 @@ impl Kernel {
         }
     }
 
+    /// The bond's slaves that still exist, in the bond's order.
+    pub fn bond_slave_links(&mut self, bond: &str) -> Result<Vec<Link>> {
+        let mut links = Vec::new();
+        for s in bond_slaves(bond) {
+            links.extend(self.link(&s)?);
+        }
+        Ok(links)
+    }
+
     /// Creates an active-backup bond with all of hotbond's options.
     pub fn create_bond(&mut self, name: &str, o: &BondOptions) -> Result<()> {
         let m = RouteNetlinkMessage::NewLink(msg::bond_create(name, o));
@@ -228,6 +237,17 @@ impl Kernel {
         let m = RouteNetlinkMessage::NewLink(msg::bond_active_slave(bond, slave.index));
         self.ack(m, 0)
             .with_context(|| format!("cannot make {} the active slave", slave.name))
+    }
+
+    /// Makes the bond's link monitor look at its slaves now rather than at its next tick,
+    /// keeping its interval `miimon` (ms, not 0). The driver starts a look only when the
+    /// interval is set while none is pending: it is set to 0 (which cancels the pending
+    /// one) and back, in one datagram, so the bond is never left without a monitor.
+    pub fn bond_monitor_now(&mut self, bond: u32, miimon: u32) -> Result<()> {
+        let set = |ms| RouteNetlinkMessage::NewLink(msg::bond_miimon(bond, ms));
+        self.rtnl
+            .requests_at_once(vec![set(0), set(miimon)])
+            .context("cannot ask the bonding driver to look at its links")
     }
 
     pub fn set_up(&mut self, index: u32, up: bool) -> Result<()> {

@@ -82,6 +82,16 @@ pub fn bond_active_slave(index: u32, slave: u32) -> LinkMessage {
     m
 }
 
+/// The bond's link monitor interval (`miimon`), in ms.
+pub fn bond_miimon(index: u32, ms: u32) -> LinkMessage {
+    let mut m = link_index(index);
+    m.attributes.push(LinkAttribute::LinkInfo(vec![
+        LinkInfo::Kind(InfoKind::Bond),
+        LinkInfo::Data(InfoData::Bond(vec![InfoBond::MiiMon(ms)])),
+    ]));
+    m
+}
+
 /// Administratively up or down: only IFF_UP changes.
 pub fn set_up(index: u32, up: bool) -> LinkMessage {
     let mut m = link_index(index);

@@ -98,6 +98,38 @@ impl Rtnl {
         msg: RouteNetlinkMessage,
         flags: u16,
     ) -> Result<Vec<RouteNetlinkMessage>, Error> {
+        let buf = self.frame(msg, flags);
+        self.send(&buf)?;
+        self.answer(self.seq, flags)
+    }
+
+    /// Sends requests in one datagram, which the kernel carries out one after the other
+    /// within the one system call: no death of this process can come between them. Waits
+    /// for each one's ack; the first refusal is the error.
+    pub fn requests_at_once(&mut self, msgs: Vec<RouteNetlinkMessage>) -> Result<(), Error> {
+        let first = self.seq.wrapping_add(1);
+        let mut buf = Vec::new();
+        for m in msgs {
+            buf.extend(self.frame(m, NLM_F_ACK));
+            // Messages are 4-byte aligned within the datagram.
+            buf.resize((buf.len() + 3) & !3, 0);
+        }
+        self.send(&buf)?;
+        let mut seq = first;
+        let mut refused = None;
+        loop {
+            if let Err(e) = self.answer(seq, NLM_F_ACK) {
+                refused.get_or_insert(e);
+            }
+            if seq == self.seq {
+                return refused.map_or(Ok(()), Err);
+            }
+            seq = seq.wrapping_add(1);
+        }
+    }
+
+    /// One request as bytes, with the next sequence number.
+    fn frame(&mut self, msg: RouteNetlinkMessage, flags: u16) -> Vec<u8> {
         self.seq = self.seq.wrapping_add(1);
         let mut hdr = NetlinkHeader::default();
         hdr.flags = NLM_F_REQUEST | flags;
@@ -106,9 +138,18 @@ impl Rtnl {
         nl.finalize();
         let mut buf = vec![0u8; nl.buffer_len()];
         nl.serialize(&mut buf);
+        buf
+    }
+
+    fn send(&mut self, buf: &[u8]) -> Result<(), Error> {
         self.sock
-            .send(&buf, 0)
-            .map_err(|e| Error::Io("rtnetlink send", e))?;
+            .send(buf, 0)
+            .map(drop)
+            .map_err(|e| Error::Io("rtnetlink send", e))
+    }
+
+    /// The answer to request `seq`, sent with `flags`: see [`Rtnl::request`].
+    fn answer(&mut self, seq: u32, flags: u16) -> Result<Vec<RouteNetlinkMessage>, Error> {
         let more = flags & NLM_F_DUMP == NLM_F_DUMP || flags & NLM_F_ACK != 0;
         let mut out = Vec::new();
         loop {
@@ -118,7 +159,7 @@ impl Rtnl {
                 .map_err(|e| Error::Io("rtnetlink receive", e))?;
             for m in Messages::new(&data) {
                 let m = m?;
-                if m.header.sequence_number != self.seq {
+                if m.header.sequence_number != seq {
                     continue;
                 }
                 match m.payload {

@@ -68,6 +68,11 @@ pub fn slave_link_up(slave: &str) -> bool {
     read_trim(&net_path(slave).join("bonding_slave").join("mii_status")).as_deref() == Some("up")
 }
 
+/// The bond's link monitor interval as the driver has it now (ms; 0: no MII monitor).
+pub fn bond_miimon(bond: &str) -> Option<u32> {
+    bonding_attr(bond, "miimon").and_then(|s| s.parse().ok())
+}
+
 pub fn bond_primary(bond: &str) -> Option<String> {
     bonding_attr(bond, "primary").filter(|s| !s.is_empty())
 }

@@ -7,7 +7,8 @@
 //! Once the job has handed the bond over, the driver may never see the carrier go: a
 //! blip shorter than a tick leaves the primary "up" for the driver, so nothing makes it
 //! reselect the primary. The job therefore also puts a ready primary back in charge, as the
-//! driver would with `primary_reselect = always`.
+//! driver would with `primary_reselect = always`. When the driver did see the primary go,
+//! it refuses it until its next look: the job asks it to look now instead.
 
 /// A slave of the bond as the job sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,33 +40,47 @@ pub struct Policy {
     pub primary_at_once: bool,
 }
 
-/// The slave to make active now, and why (one line for the log); None to leave it to the
-/// driver.
-pub fn choose<'a>(active: &Slave, slaves: &'a [Slave], p: &Policy) -> Option<(&'a Slave, String)> {
-    let primary = slaves
-        .iter()
-        .find(|s| Some(&s.name) == p.primary.as_ref() && s.name != active.name && s.can_carry());
+/// What the job does ahead of the driver.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Move<'a> {
+    /// Make this slave active now: the driver sees its link up.
+    HandOver(&'a Slave),
+    /// The driver has not yet seen this slave's link come back: ask it to look at its
+    /// links now. It then makes the slave active itself, as it would at its next tick.
+    Look(&'a Slave),
+}
+
+/// What to do now, and why (one line for the log); None to leave it to the driver.
+pub fn choose<'a>(active: &Slave, slaves: &'a [Slave], p: &Policy) -> Option<(Move<'a>, String)> {
+    let others = || slaves.iter().filter(|s| s.name != active.name);
     if !active.carrier {
         if !p.leave_at_once {
             return None;
         }
-        let to = primary.or_else(|| {
-            slaves
-                .iter()
-                .find(|s| s.name != active.name && s.can_carry())
-        })?;
+        let primary = others().find(|s| Some(&s.name) == p.primary.as_ref() && s.can_carry());
+        let to = primary.or_else(|| others().find(|s| s.can_carry()))?;
         let why = format!(
             "{} lost its carrier: {} carries the bond now",
             active.name, to.name
         );
-        return Some((to, why));
+        return Some((Move::HandOver(to), why));
     }
-    let to = primary.filter(|_| p.primary_at_once)?;
+    if !p.primary_at_once {
+        return None;
+    }
+    let to = others().find(|s| Some(&s.name) == p.primary.as_ref() && s.carrier && s.ready)?;
+    if to.driver_up {
+        let why = format!(
+            "{}, the primary, has link: it carries the bond again",
+            to.name
+        );
+        return Some((Move::HandOver(to), why));
+    }
     let why = format!(
-        "{}, the primary, has link: it carries the bond again",
+        "{}, the primary, has its carrier back: asked the driver to look at it now",
         to.name
     );
-    Some((to, why))
+    Some((Move::Look(to), why))
 }
 
 #[cfg(test)]
@@ -89,8 +104,12 @@ mod tests {
         }
     }
 
+    /// The slave to make active now, if any.
     fn to(active: &Slave, slaves: &[Slave], p: &Policy) -> Option<String> {
-        choose(active, slaves, p).map(|(s, _)| s.name.clone())
+        match choose(active, slaves, p) {
+            Some((Move::HandOver(s), _)) => Some(s.name.clone()),
+            _ => None,
+        }
     }
 
     #[test]
@@ -161,12 +180,24 @@ mod tests {
 
     #[test]
     fn nothing_the_driver_would_refuse() {
-        // The cable back after the driver saw it go: the driver puts it back itself at its
-        // next look, and would refuse (with an error in the kernel's log) before.
+        // The cable back after the driver saw it go: the driver would refuse it (with an
+        // error in the kernel's log) before its next look, so it is asked to look now.
         let mut eth1 = slave("eth1", true, true);
         eth1.driver_up = false;
         let slaves = [slave("wlan0", true, true), eth1.clone()];
         assert_eq!(to(&slaves[0], &slaves, &policy()), None);
+        let (m, why) = choose(&slaves[0], &slaves, &policy()).unwrap_or_else(|| panic!());
+        assert_eq!(m, Move::Look(&slaves[1]));
+        assert_eq!(
+            why,
+            "eth1, the primary, has its carrier back: asked the driver to look at it now"
+        );
+        // Not with an up delay or another reselect policy: the driver waits on purpose.
+        let p = Policy {
+            primary_at_once: false,
+            ..policy()
+        };
+        assert_eq!(choose(&slaves[0], &slaves, &p), None);
         let slaves = [slave("eth1", false, false), {
             let mut w = slave("wlan0", true, true);
             w.driver_up = false;

@@ -24,15 +24,14 @@ pub fn conclude(k: &mut Kernel, bond: &Bond, probe: &Probe) -> Result<()> {
     };
     let active = kernel::bond_active_slave(name);
     let gateway = k.default_gateway_v4(master.index)?;
-    let mut slaves = Vec::new();
-    for s in kernel::bond_slaves(name) {
-        if let Some(l) = k.link(&s)? {
-            slaves.push(SlaveNow {
-                ready: l.up && l.oper_up(),
-                name: s,
-            });
-        }
-    }
+    let slaves: Vec<SlaveNow> = k
+        .bond_slave_links(name)?
+        .into_iter()
+        .map(|l| SlaveNow {
+            ready: l.up && l.oper_up(),
+            name: l.name,
+        })
+        .collect();
     match traffic::decide(probe, active.as_deref(), gateway, &slaves) {
         Verdict::Keep { why } => crate::info!("{name}: {why}"),
         Verdict::SetAside { dead, why, .. } => {

@@ -1,12 +1,13 @@
 //! The job's side of [`crate::plan::carrier`]: after a link event that leaves the bond not
 //! ready (before it acts), or ready on a slave other than its primary (after it acted), the
-//! job reads the slaves and, when the plan says so, makes another slave active at once,
-//! without waiting for the driver's next link monitor tick.
+//! job reads the slaves and, when the plan says so, makes another slave active at once, or
+//! asks the driver to look at its links now, without waiting for its next link monitor tick.
 //!
-//! Not under the bond's lock: the change is one atomic request the driver checks itself (it
-//! refuses a slave it does not see up, which the plan does not ask for), and a hook holding the lock (an unplug's) is what
-//! the job must not wait for. A refusal or a slave gone meanwhile is logged; the driver's
-//! own failover follows then, as without hotbond.
+//! Not under the bond's lock: each change is one request (or one datagram) the driver
+//! checks itself (it refuses a slave it does not see up, which the plan does not ask for),
+//! and a hook holding the lock (an unplug's) is what the job must not wait for. A refusal
+//! or a slave gone meanwhile is logged; the driver's own failover follows then, as without
+//! hotbond.
 
 use anyhow::Result;
 
@@ -14,7 +15,7 @@ use super::Readiness;
 use crate::config::{Bond, Kind};
 use crate::kernel::{self, Kernel, Link};
 use crate::net::PrimaryReselect;
-use crate::plan::carrier::{self, Policy, Slave};
+use crate::plan::carrier::{self, Move, Policy, Slave};
 
 fn slave(l: &Link) -> Slave {
     Slave {
@@ -51,27 +52,32 @@ fn is_bond(bond: &Bond, r: &Readiness) -> bool {
     matches!(bond.kind, Kind::Bond) && r.index.is_some()
 }
 
-/// Makes another slave active if the plan says so. Returns the line to log when it did:
-/// the job logs it after the DHCP client has sent.
+/// Makes another slave active, or the driver look at its links, if the plan says so.
+/// Returns the line to log when it did: the job logs it after the DHCP client has sent.
 pub fn hand_over(k: &mut Kernel, bond: &Bond, master: u32) -> Result<Option<String>> {
     let name = bond.name.as_str();
     let Some(active) = kernel::bond_active_slave(name) else {
         return Ok(None);
     };
-    let Some(a) = k.link(&active)? else {
+    let links = k.bond_slave_links(name)?;
+    let Some(a) = links.iter().find(|l| l.name == active) else {
         return Ok(None);
     };
-    let mut links = Vec::new();
-    for s in kernel::bond_slaves(name) {
-        links.extend(k.link(&s)?);
-    }
     let slaves: Vec<Slave> = links.iter().map(slave).collect();
-    let Some((to, why)) = carrier::choose(&slave(&a), &slaves, &policy(bond)) else {
+    let Some((to, why)) = carrier::choose(&slave(a), &slaves, &policy(bond)) else {
         return Ok(None);
     };
-    let Some(to) = links.iter().find(|l| l.name == to.name) else {
+    let (Move::HandOver(s) | Move::Look(s)) = &to;
+    let Some(link) = links.iter().find(|l| l.name == s.name) else {
         return Ok(None);
     };
-    k.set_active_slave(master, to)?;
+    match to {
+        Move::HandOver(_) => k.set_active_slave(master, link)?,
+        // The interval as the driver has it now: a person may have changed it by hand.
+        Move::Look(_) => match kernel::bond_miimon(name).filter(|ms| *ms > 0) {
+            Some(ms) => k.bond_monitor_now(master, ms)?,
+            None => return Ok(None),
+        },
+    }
     Ok(Some(format!("{name}: {why}")))
 }
