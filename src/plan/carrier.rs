@@ -8,13 +8,16 @@
 //! blip shorter than a tick leaves the primary "up" for the driver, so nothing makes it
 //! reselect the primary. The job therefore also puts a ready primary back in charge, as the
 //! driver would with `primary_reselect = always`. When the driver did see the primary go,
-//! it refuses it until its next look: the job asks it to look now instead.
+//! it refuses it until its next look: the job asks it to look now instead, as it does when
+//! no slave carries the bond and one gets its carrier (a cable plugged into an enslaved NIC).
 
 /// A slave of the bond as the job sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Slave {
     pub name: String,
     pub carrier: bool,
+    /// Administratively up (a slave set aside is down).
+    pub up: bool,
     /// Administratively and operationally up (for Wi-Fi: authorised by the supplicant).
     pub ready: bool,
     /// The driver sees its link up (its monitor's last look): it makes no other slave
@@ -35,6 +38,9 @@ pub struct Policy {
     /// `downdelay = 0`: the driver too gives up a slave at the first tick without carrier
     /// (a down delay asks to ride out short losses, so the job waits for the driver then).
     pub leave_at_once: bool,
+    /// `updelay = 0`: the driver uses a slave as soon as it sees its link (a bond without an
+    /// active slave takes it at once).
+    pub take_at_once: bool,
     /// `primary_reselect = always` and `updelay = 0`: the driver too puts the primary back
     /// as soon as it sees its link.
     pub primary_at_once: bool,
@@ -50,8 +56,16 @@ pub enum Move<'a> {
     Look(&'a Slave),
 }
 
-/// What to do now, and why (one line for the log); None to leave it to the driver.
-pub fn choose<'a>(active: &Slave, slaves: &'a [Slave], p: &Policy) -> Option<(Move<'a>, String)> {
+/// What to do now, given the bond's active slave if it has one, and why (one line for the
+/// log); None to leave it to the driver.
+pub fn choose<'a>(
+    active: Option<&Slave>,
+    slaves: &'a [Slave],
+    p: &Policy,
+) -> Option<(Move<'a>, String)> {
+    let Some(active) = active else {
+        return first_link(slaves, p);
+    };
     let others = || slaves.iter().filter(|s| s.name != active.name);
     if !active.carrier {
         if !p.leave_at_once {
@@ -83,6 +97,26 @@ pub fn choose<'a>(active: &Slave, slaves: &'a [Slave], p: &Policy) -> Option<(Mo
     Some((Move::Look(to), why))
 }
 
+/// No slave carries the bond: the driver makes the first slave whose link it sees active
+/// (the primary first), at its next look. A NIC enslaved before its carrier came (a cable
+/// plugged in after the NIC) waits for that look.
+fn first_link<'a>(slaves: &'a [Slave], p: &Policy) -> Option<(Move<'a>, String)> {
+    if !p.take_at_once || slaves.iter().any(|s| s.driver_up) {
+        return None;
+    }
+    let has_link = |s: &&Slave| s.carrier && s.up;
+    let primary = slaves
+        .iter()
+        .filter(has_link)
+        .find(|s| Some(&s.name) == p.primary.as_ref());
+    let to = primary.or_else(|| slaves.iter().find(has_link))?;
+    let why = format!(
+        "{} has its carrier and no slave carries the bond: asked the driver to look at it now",
+        to.name
+    );
+    Some((Move::Look(to), why))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +125,7 @@ mod tests {
         Slave {
             name: name.into(),
             carrier,
+            up: true,
             ready,
             driver_up: true,
         }
@@ -100,13 +135,14 @@ mod tests {
         Policy {
             primary: Some("eth1".into()),
             leave_at_once: true,
+            take_at_once: true,
             primary_at_once: true,
         }
     }
 
     /// The slave to make active now, if any.
     fn to(active: &Slave, slaves: &[Slave], p: &Policy) -> Option<String> {
-        match choose(active, slaves, p) {
+        match choose(Some(active), slaves, p) {
             Some((Move::HandOver(s), _)) => Some(s.name.clone()),
             _ => None,
         }
@@ -116,7 +152,7 @@ mod tests {
     fn a_ready_slave_takes_over_from_one_without_carrier() {
         let slaves = [slave("eth1", false, false), slave("wlan0", true, true)];
         assert_eq!(to(&slaves[0], &slaves, &policy()).as_deref(), Some("wlan0"));
-        let (_, why) = choose(&slaves[0], &slaves, &policy()).unwrap_or_else(|| panic!());
+        let (_, why) = choose(Some(&slaves[0]), &slaves, &policy()).unwrap_or_else(|| panic!());
         assert_eq!(why, "eth1 lost its carrier: wlan0 carries the bond now");
     }
 
@@ -186,7 +222,7 @@ mod tests {
         eth1.driver_up = false;
         let slaves = [slave("wlan0", true, true), eth1.clone()];
         assert_eq!(to(&slaves[0], &slaves, &policy()), None);
-        let (m, why) = choose(&slaves[0], &slaves, &policy()).unwrap_or_else(|| panic!());
+        let (m, why) = choose(Some(&slaves[0]), &slaves, &policy()).unwrap_or_else(|| panic!());
         assert_eq!(m, Move::Look(&slaves[1]));
         assert_eq!(
             why,
@@ -197,12 +233,42 @@ mod tests {
             primary_at_once: false,
             ..policy()
         };
-        assert_eq!(choose(&slaves[0], &slaves, &p), None);
+        assert_eq!(choose(Some(&slaves[0]), &slaves, &p), None);
         let slaves = [slave("eth1", false, false), {
             let mut w = slave("wlan0", true, true);
             w.driver_up = false;
             w
         }];
         assert_eq!(to(&slaves[0], &slaves, &policy()), None);
+    }
+
+    #[test]
+    fn without_an_active_slave_the_driver_is_asked_to_look_at_one_with_carrier() {
+        // A cable plugged in after its NIC was enslaved: the driver sees it at its next look.
+        let mut slaves = [slave("wlan0", true, false), slave("eth1", true, true)];
+        slaves.iter_mut().for_each(|s| s.driver_up = false);
+        let (m, why) = choose(None, &slaves, &policy()).unwrap_or_else(|| panic!());
+        assert_eq!(m, Move::Look(&slaves[1]));
+        assert_eq!(
+            why,
+            "eth1 has its carrier and no slave carries the bond: asked the driver to look at it now"
+        );
+        // Without a primary with carrier: the first slave with carrier (Wi-Fi associated).
+        slaves[1].carrier = false;
+        assert_eq!(
+            choose(None, &slaves, &policy()).map(|(m, _)| m),
+            Some(Move::Look(&slaves[0]))
+        );
+        // Not set aside (down), not with an up delay, not once the driver sees a link.
+        slaves[0].up = false;
+        assert_eq!(choose(None, &slaves, &policy()), None);
+        slaves[0].up = true;
+        let p = Policy {
+            take_at_once: false,
+            ..policy()
+        };
+        assert_eq!(choose(None, &slaves, &p), None);
+        slaves[0].driver_up = true;
+        assert_eq!(choose(None, &slaves, &policy()), None);
     }
 }

@@ -21,6 +21,7 @@ fn slave(l: &Link) -> Slave {
     Slave {
         name: l.name.clone(),
         carrier: l.carrier,
+        up: l.up,
         ready: l.up && l.carrier && l.oper_up(),
         driver_up: kernel::slave_link_up(&l.name),
     }
@@ -31,6 +32,7 @@ fn policy(bond: &Bond) -> Policy {
     Policy {
         primary: bond.primary.as_ref().map(|p| p.to_string()),
         leave_at_once: o.downdelay == 0,
+        take_at_once: o.updelay == 0,
         primary_at_once: o.primary_reselect == PrimaryReselect::Always && o.updelay == 0,
     }
 }
@@ -56,15 +58,17 @@ fn is_bond(bond: &Bond, r: &Readiness) -> bool {
 /// Returns the line to log when it did: the job logs it after the DHCP client has sent.
 pub fn hand_over(k: &mut Kernel, bond: &Bond, master: u32) -> Result<Option<String>> {
     let name = bond.name.as_str();
-    let Some(active) = kernel::bond_active_slave(name) else {
-        return Ok(None);
-    };
     let links = k.bond_slave_links(name)?;
-    let Some(a) = links.iter().find(|l| l.name == active) else {
-        return Ok(None);
+    let active = match kernel::bond_active_slave(name) {
+        None => None,
+        Some(a) => match links.iter().find(|l| l.name == a) {
+            Some(l) => Some(slave(l)),
+            // Gone since: its own event follows.
+            None => return Ok(None),
+        },
     };
     let slaves: Vec<Slave> = links.iter().map(slave).collect();
-    let Some((to, why)) = carrier::choose(&slave(a), &slaves, &policy(bond)) else {
+    let Some((to, why)) = carrier::choose(active.as_ref(), &slaves, &policy(bond)) else {
         return Ok(None);
     };
     let (Move::HandOver(s) | Move::Look(s)) = &to;

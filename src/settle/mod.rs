@@ -280,10 +280,10 @@ impl BondJob {
         Ok(step)
     }
 
-    /// A slave's carrier came or went: hands the bond to another slave now if the plan says
-    /// so ([`carrier`]) and looks again, so that the DHCP client asks from the new slave in
-    /// this same turn. Returns the line to log. A refusal is logged at debug level: the
-    /// driver switches by itself at its next tick.
+    /// A slave's carrier came or went: hands the bond to another slave now, or makes the
+    /// driver look at its links, if the plan says so ([`carrier`]), and looks again, so that
+    /// the DHCP client asks from the new slave in this same turn. Returns the line to log. A
+    /// refusal is logged at debug level: the driver switches by itself at its next tick.
     fn hand_over(&mut self) -> Result<Option<String>> {
         let Some(index) = self.r.index else {
             return Ok(None);

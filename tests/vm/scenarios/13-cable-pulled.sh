@@ -7,7 +7,8 @@
 # wired active again, lease MAC wired again. Then a pull shorter than the driver's link
 # monitor interval (slowed to 30 s): the bond's job hears the carrier go and come back and
 # switches the bond itself, both ways. Last, a cable back that the driver would see only at
-# its next look, 30 s away: the job asks it to look now.
+# its next look, 30 s away, with Wi-Fi active or with no slave active: the job asks it to look
+# now.
 set -euo pipefail
 . vm-lib
 # The driver takes a new interval only at its pending look (a 30 s one would stand): 0 first
@@ -81,5 +82,24 @@ expect_eq "eth1's link, for the driver" "$(mii)" up
 expect "no refusal in the kernel's log" sh -c "! dmesg | tail -n +$((D0 + 1)) | grep -q 'Could not set as active slave'"
 miimon 100
 wait_for "the server's lease moved back to the wired MAC" 30 lease_matches_bond
+expect_eq "lease address (kept)" "$(lease_ip)" "$IP"
+expect "ping the LAN's server" vm-ping-lan
+
+step "no slave carries the bond, and the cable goes back in (miimon 30 s): the driver looks now"
+vm-unplug-wifi wlan0
+vm-carrier-wired off eth1
+no_active() { [ -z "$(cat /sys/class/net/bond0/bonding/active_slave)" ]; }
+wait_for "bond0 has no active slave" 15 no_active
+miimon 30000
+sleep 0.3
+T0=$(date +%s); M0=$(ms)
+vm-carrier-wired on eth1
+wait_for "eth1 is the active slave again" 10 active_is eth1
+echo "eth1 carrier on -> eth1 active: $(( $(ms) - M0 )) ms (the driver alone: up to 30 s)"
+expect "the driver looked at once, not at its next tick (30 s)" test $(( $(ms) - M0 )) -lt 30000
+wait_for "the job asked the driver to look (its log)" 10 said "eth1 has its carrier and no slave carries the bond: asked the driver to look at it now"
+expect_eq "the driver's interval (as it was set)" "$(cat /sys/class/net/bond0/bonding/miimon)" 30000
+miimon 100
+wait_for "the server's lease is for the wired MAC" 30 lease_matches_bond
 expect_eq "lease address (kept)" "$(lease_ip)" "$IP"
 expect "ping the LAN's server" vm-ping-lan
