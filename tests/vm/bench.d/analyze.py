@@ -74,6 +74,7 @@ class State:
         self.addrs = {}      # name -> set of "ip/len"
         self.leases = {}     # ip -> mac
         self.lease_t = {}    # ip -> when the server last ACKed it (a lease line changed)
+        self.lease_v = {}    # ip -> its last line (kept when it goes: see is_ack)
 
     def apply(self, t, w):
         k = w[0]
@@ -93,11 +94,18 @@ class State:
         elif k == "addr-":
             self.addrs.get(w[1], set()).discard(w[2])
         elif k == "lease":
+            if self.is_ack(w):
+                self.lease_t[w[1]] = t
             self.leases[w[1]] = w[2]
-            self.lease_t[w[1]] = t
+            self.lease_v[w[1]] = w[2:]
         elif k == "lease-":
             self.leases.pop(w[1], None)
-            self.lease_t.pop(w[1], None)
+
+    def is_ack(self, w):
+        """Whether lease event W is a new ACK: its line differs from the last one for that
+        address. dnsmasq rewrites its leases file in place (truncate, then write), so a read
+        between the two sees it empty, and the next one sees every line come back unchanged."""
+        return w[0] == "lease" and self.lease_v.get(w[1]) != w[2:]
 
     def mac(self, name):
         return self.links.get(name, {}).get("mac")
@@ -204,13 +212,16 @@ def settle_info(impl, fig, n, evs, t_ready, mac):
     out(impl, fig + ".exec_ms", n, ms(t_ready, t_exec) if t_ready else None)
 
 
-def server_ack(evs, mac, since):
-    """(t, ip) of the first lease the server recorded for MAC at or after SINCE, or (None, None)."""
+def server_ack(st, evs, mac, since):
+    """(t, ip) of the first lease the server recorded for MAC at or after SINCE, or (None, None);
+    ST is the state at the trial's start."""
     if mac is None or since is None:
         return None, None
+    s = copy_state(st)
     for t, w in evs:
-        if t >= since and w[0] == "lease" and len(w) >= 3 and w[2] == mac:
+        if t >= since and len(w) >= 3 and w[2] == mac and s.is_ack(w):
             return t, w[1]
+        s.apply(t, w)
     return None, None
 
 
@@ -228,6 +239,7 @@ def copy_state(st):
     c.addrs = {k: set(v) for k, v in st.addrs.items()}
     c.leases = dict(st.leases)
     c.lease_t = dict(st.lease_t)
+    c.lease_v = dict(st.lease_v)
     return c
 
 
@@ -252,7 +264,7 @@ for key in sorted(begins, key=lambda k: begins[k]):
     if fig == "wired":
         t0 = next((t for t, w in evs if w[0] == "link" and w[2] == "eth1"), None)
         mac = first_mac(evs, "eth1")
-        out(impl, "wired.lease_ms", n, ms(t0, server_ack(evs, mac, t0)[0]))
+        out(impl, "wired.lease_ms", n, ms(t0, server_ack(st, evs, mac, t0)[0]))
         s = copy_state(st)
         t1 = run_until(s, evs, lambda s, t, w: t0 is not None and t >= t0
                        and s.leased_to("bond0", s.mac("eth1"), t0) is not None)
@@ -265,7 +277,7 @@ for key in sorted(begins, key=lambda k: begins[k]):
         tplug = next((t for t, w in evs if w[0] == "link" and w[2] == "wlan0"), None)
         t0 = next((t for t, w in evs if w[0] == "link" and w[2] == "wlan0" and "oper=6" in w), None)
         mac = first_mac(evs, "wlan0")
-        ta = server_ack(evs, mac, t0)[0]
+        ta = server_ack(st, evs, mac, t0)[0]
         out(impl, "wifi.lease_ms", n, ms(t0, ta))
         out(impl, "wifi.plug_lease_ms", n, ms(tplug, ta))
         s = copy_state(st)
@@ -302,7 +314,7 @@ for key in sorted(begins, key=lambda k: begins[k]):
             first = min(cands) if cands else None
         s = copy_state(st)
         t1 = run_until(s, evs, lambda s, t, w: t >= t0 and s.leased_to("bond0", target, t0) is not None)
-        ta, ip1 = server_ack(evs, target, t0)
+        ta, ip1 = server_ack(st, evs, target, t0)
         out(impl, fig + ".first_ping_ms", n, ms(t0, first))
         out(impl, fig + ".lost", n, lost if sent else None)
         out(impl, fig + ".reacq_ms", n, ms(t0, ta))

@@ -16,8 +16,15 @@ one_v6() { [ "$(v6_globals | wc -l)" = 1 ] && ! v6_globals | grep -q tentative; 
 # router advertisements the LAN sent (dnsmasq logs each one)
 ra_count() { grep -c 'RTR-ADVERT' "$DHCP_LOG" || true; }
 ra_count_above() { [ "$(ra_count)" -gt "$1" ]; }
-# wait until the LAN sent two more: the bond heard at least one whole one after now
-wait_for_ra() { local n; n=$(ra_count); wait_for "the LAN sent two router advertisements $1" 60 ra_count_above $(( n + 1 )); }
+# the LAN sent two more, each solicited: the bond heard at least one whole one after now (the
+# periodic ones are seconds apart, and come anyway if a solicitation goes unanswered)
+wait_for_ra() {
+  local n; n=$(ra_count)
+  vm-solicit-router bond0
+  wait_for "the LAN sent a router advertisement $1" 60 ra_count_above "$n"
+  vm-solicit-router bond0
+  wait_for "the LAN sent another router advertisement $1" 60 ra_count_above $(( n + 1 ))
+}
 
 vm-dhcp-server ra
 step "wired and Wi-Fi; the LAN advertises $RA_PREFIX"
