@@ -8,13 +8,13 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use netlink_packet_core::NetlinkPayload;
+use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::Socket;
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
-use super::msg::{ipv4_address_from_msg, link_from_msg, route_oif};
+use super::msg::{ipv4_address_from_msg, link_from_bytes, route_oif};
 use super::socket::{self, Messages};
 use crate::process::poll_timeout;
 
@@ -129,16 +129,24 @@ impl LinkEvents {
 
 /// What the messages of a datagram are about: the links of new-link and del-link messages,
 /// the interfaces of del-address and del-route ones, and of every IPv4 address and route
-/// message; whatever does not parse is skipped.
+/// message; whatever does not parse is skipped. Link messages, most of a failover's burst,
+/// are read no further than their name.
 fn read_events(data: &[u8], wake: &mut Wake) {
     for m in Messages::new(data).map_while(|m| m.ok()) {
-        let NetlinkPayload::InnerMessage(m) = m.payload else {
+        if matches!(m.kind(), libc::RTM_NEWLINK | libc::RTM_DELLINK) {
+            if let Ok(l) = link_from_bytes(m.payload()) {
+                wake.links.push(l.name);
+            }
+            continue;
+        }
+        let Ok(NetlinkMessage {
+            payload: NetlinkPayload::InnerMessage(m),
+            ..
+        }) = m.parse()
+        else {
             continue;
         };
         match m {
-            RouteNetlinkMessage::NewLink(l) | RouteNetlinkMessage::DelLink(l) => {
-                wake.links.push(link_from_msg(&l).name)
-            }
             RouteNetlinkMessage::NewAddress(a) => {
                 if let Some(v4) = ipv4_address_from_msg(&a) {
                     wake.ipv4_on.push(a.header.index);

@@ -184,19 +184,15 @@ impl Kernel {
     }
 
     pub fn links(&mut self) -> Result<Vec<Link>> {
-        self.dump(
-            RouteNetlinkMessage::GetLink(LinkMessage::default()),
-            new_link,
-        )
+        let request = RouteNetlinkMessage::GetLink(LinkMessage::default());
+        Ok(self.rtnl.request_read(request, NLM_F_DUMP, new_link)?)
     }
 
     /// The link called `name`, or None when there is no such interface.
     pub fn link(&mut self, name: &str) -> Result<Option<Link>> {
-        match self
-            .rtnl
-            .request(RouteNetlinkMessage::GetLink(msg::link_name(name)), 0)
-        {
-            Ok(msgs) => Ok(msgs.iter().find_map(new_link)),
+        let request = RouteNetlinkMessage::GetLink(msg::link_name(name));
+        match self.rtnl.request_read(request, 0, new_link) {
+            Ok(links) => Ok(links.into_iter().next()),
             Err(Error::Refused(Errno::ENODEV)) => Ok(None),
             Err(e) => Err(e).with_context(|| format!("cannot read link {name}")),
         }
@@ -240,9 +236,10 @@ impl Kernel {
     }
 
     /// Makes the bond's link monitor look at its slaves now rather than at its next tick,
-    /// keeping its interval `miimon` (ms, not 0). The driver starts a look only when the
-    /// interval is set while none is pending: it is set to 0 (which cancels the pending
-    /// one) and back, in one datagram, so the bond is never left without a monitor.
+    /// keeping its interval `miimon` (ms, not 0). Setting the interval queues a look at
+    /// once, which does nothing while the next tick's look is queued; setting it to 0
+    /// cancels that look first. Both go in one datagram, so the bond is never left without
+    /// a monitor.
     pub fn bond_monitor_now(&mut self, bond: u32, miimon: u32) -> Result<()> {
         let set = |ms| RouteNetlinkMessage::NewLink(msg::bond_miimon(bond, ms));
         self.rtnl
@@ -392,11 +389,14 @@ impl Kernel {
     }
 }
 
-fn new_link(m: &RouteNetlinkMessage) -> Option<Link> {
-    match m {
-        RouteNetlinkMessage::NewLink(l) => Some(msg::link_from_msg(l)),
-        _ => None,
+/// The link a new-link message is about; None for any other message.
+fn new_link(m: &socket::Raw) -> Result<Option<Link>, Error> {
+    if m.kind() != libc::RTM_NEWLINK {
+        return Ok(None);
     }
+    msg::link_from_bytes(m.payload())
+        .map(Some)
+        .map_err(|e| Error::Parse(e.to_string()))
 }
 
 #[cfg(test)]

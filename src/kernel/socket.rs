@@ -5,7 +5,8 @@ use std::fmt;
 use std::io;
 
 use netlink_packet_core::{
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
+    NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLMSG_DONE, NLMSG_ERROR,
+    NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
@@ -35,7 +36,34 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// The netlink messages in one datagram, in order; a message that does not parse ends them.
+/// One netlink message of a datagram, read no further than its header. The caller parses
+/// what it needs of the rest: a link message parsed in full (statistics, per-family settings,
+/// the bond's options) costs milliseconds under emulation, and a failover brings a burst.
+pub struct Raw<'a>(NetlinkBuffer<&'a [u8]>);
+
+impl<'a> Raw<'a> {
+    /// The message type (`RTM_NEWLINK`, `NLMSG_DONE`, ...).
+    pub fn kind(&self) -> u16 {
+        self.0.message_type()
+    }
+
+    pub fn sequence_number(&self) -> u32 {
+        self.0.sequence_number()
+    }
+
+    /// What follows the netlink header.
+    pub fn payload(&self) -> &'a [u8] {
+        self.0.payload()
+    }
+
+    /// The whole message, parsed.
+    pub fn parse(&self) -> Result<NetlinkMessage<RouteNetlinkMessage>, Error> {
+        NetlinkMessage::deserialize(self.0.buffer).map_err(|e| Error::Parse(e.to_string()))
+    }
+}
+
+/// The netlink messages in one datagram, in order; a message whose header does not parse
+/// ends them.
 pub struct Messages<'a> {
     data: &'a [u8],
     failed: bool,
@@ -50,24 +78,24 @@ impl<'a> Messages<'a> {
     }
 }
 
-impl Iterator for Messages<'_> {
-    type Item = Result<NetlinkMessage<RouteNetlinkMessage>, Error>;
+impl<'a> Iterator for Messages<'a> {
+    type Item = Result<Raw<'a>, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.data.is_empty() || self.failed {
             return None;
         }
-        let m = match NetlinkMessage::<RouteNetlinkMessage>::deserialize(self.data) {
-            Ok(m) => m,
+        let len = match NetlinkBuffer::new_checked(self.data) {
+            Ok(b) => b.length() as usize,
             Err(e) => {
                 self.failed = true;
                 return Some(Err(Error::Parse(e.to_string())));
             }
         };
-        let len = m.header.length as usize;
         if len == 0 {
             return None;
         }
+        let m = Raw(NetlinkBuffer::new(&self.data[..len]));
         // Messages are 4-byte aligned within the datagram.
         let next = ((len + 3) & !3).min(self.data.len());
         self.data = &self.data[next..];
@@ -98,9 +126,22 @@ impl Rtnl {
         msg: RouteNetlinkMessage,
         flags: u16,
     ) -> Result<Vec<RouteNetlinkMessage>, Error> {
+        self.request_read(msg, flags, |m| match m.parse()?.payload {
+            NetlinkPayload::InnerMessage(inner) => Ok(Some(inner)),
+            _ => Ok(None),
+        })
+    }
+
+    /// As [`Rtnl::request`], keeping what `read` makes of each message of the answer.
+    pub fn request_read<T>(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+        mut read: impl FnMut(&Raw) -> Result<Option<T>, Error>,
+    ) -> Result<Vec<T>, Error> {
         let buf = self.frame(msg, flags);
         self.send(&buf)?;
-        self.answer(self.seq, flags)
+        self.answer(self.seq, flags, &mut read)
     }
 
     /// Sends requests in one datagram, which the kernel carries out one after the other
@@ -118,7 +159,7 @@ impl Rtnl {
         let mut seq = first;
         let mut refused = None;
         loop {
-            if let Err(e) = self.answer(seq, NLM_F_ACK) {
+            if let Err(e) = self.answer::<()>(seq, NLM_F_ACK, &mut |_| Ok(None)) {
                 refused.get_or_insert(e);
             }
             if seq == self.seq {
@@ -148,8 +189,14 @@ impl Rtnl {
             .map_err(|e| Error::Io("rtnetlink send", e))
     }
 
-    /// The answer to request `seq`, sent with `flags`: see [`Rtnl::request`].
-    fn answer(&mut self, seq: u32, flags: u16) -> Result<Vec<RouteNetlinkMessage>, Error> {
+    /// The answer to request `seq`, sent with `flags` (see [`Rtnl::request`]): what `read`
+    /// makes of its messages.
+    fn answer<T>(
+        &mut self,
+        seq: u32,
+        flags: u16,
+        read: &mut impl FnMut(&Raw) -> Result<Option<T>, Error>,
+    ) -> Result<Vec<T>, Error> {
         let more = flags & NLM_F_DUMP == NLM_F_DUMP || flags & NLM_F_ACK != 0;
         let mut out = Vec::new();
         loop {
@@ -159,27 +206,40 @@ impl Rtnl {
                 .map_err(|e| Error::Io("rtnetlink receive", e))?;
             for m in Messages::new(&data) {
                 let m = m?;
-                if m.header.sequence_number != seq {
+                if m.sequence_number() != seq {
                     continue;
                 }
-                match m.payload {
-                    NetlinkPayload::Done(_) => return Ok(out),
-                    NetlinkPayload::Error(e) => {
-                        return match e.code {
-                            Some(c) => Err(Error::Refused(Errno::from_raw(c.get().abs()))),
-                            None => Ok(out),
-                        };
-                    }
-                    NetlinkPayload::InnerMessage(inner) => {
-                        out.push(inner);
+                match m.kind() {
+                    NLMSG_DONE => return Ok(out),
+                    NLMSG_ERROR => return refusal(&m).map_or(Ok(out), Err),
+                    // Netlink's own (no-op, overrun): no answer.
+                    k if k < NLMSG_MIN_TYPE => {}
+                    _ => {
+                        out.extend(read(&m)?);
                         if !more {
                             return Ok(out);
                         }
                     }
-                    _ => {}
                 }
             }
         }
+    }
+}
+
+/// The first type of a message with a payload of its protocol's; those below are netlink's.
+const NLMSG_MIN_TYPE: u16 = 0x10;
+
+/// What an error message says: a refusal, or none (an ack).
+fn refusal(m: &Raw) -> Option<Error> {
+    match m.parse() {
+        Ok(NetlinkMessage {
+            payload: NetlinkPayload::Error(e),
+            ..
+        }) => e
+            .code
+            .map(|c| Error::Refused(Errno::from_raw(c.get().abs()))),
+        Ok(_) => None,
+        Err(e) => Some(e),
     }
 }
 
@@ -237,7 +297,9 @@ mod tests {
     fn a_datagram_yields_each_of_its_messages() {
         // "abc" makes the first message's length not a multiple of 4.
         let data = datagram(&[named("abc"), named("eth0")]);
-        let got: Vec<_> = Messages::new(&data).map(|m| m.unwrap().payload).collect();
+        let got: Vec<_> = Messages::new(&data)
+            .map(|m| m.unwrap().parse().unwrap().payload)
+            .collect();
         assert_eq!(
             got,
             vec![
