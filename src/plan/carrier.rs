@@ -41,9 +41,16 @@ pub struct Policy {
     /// `updelay = 0`: the driver uses a slave as soon as it sees its link (a bond without an
     /// active slave takes it at once).
     pub take_at_once: bool,
-    /// `primary_reselect = always` and `updelay = 0`: the driver too puts the primary back
-    /// as soon as it sees its link.
-    pub primary_at_once: bool,
+    /// `primary_reselect = always`: the driver puts the primary back whenever it has link
+    /// (after the up delay).
+    pub reselect_always: bool,
+}
+
+impl Policy {
+    /// The driver too puts the primary back as soon as it sees its link.
+    fn primary_at_once(&self) -> bool {
+        self.reselect_always && self.take_at_once
+    }
 }
 
 /// What the job does ahead of the driver.
@@ -79,7 +86,7 @@ pub fn choose<'a>(
         );
         return Some((Move::HandOver(to), why));
     }
-    if !p.primary_at_once {
+    if !p.primary_at_once() {
         return None;
     }
     let to = others().find(|s| Some(&s.name) == p.primary.as_ref() && s.carrier && s.ready)?;
@@ -136,7 +143,7 @@ mod tests {
             primary: Some("eth1".into()),
             leave_at_once: true,
             take_at_once: true,
-            primary_at_once: true,
+            reselect_always: true,
         }
     }
 
@@ -206,7 +213,7 @@ mod tests {
         assert_eq!(to(&slaves[0], &slaves, &policy()).as_deref(), Some("eth1"));
         // Not with another reselect policy or an up delay, nor while it is not ready.
         let p = Policy {
-            primary_at_once: false,
+            reselect_always: false,
             ..policy()
         };
         assert_eq!(to(&slaves[0], &slaves, &p), None);
@@ -230,7 +237,7 @@ mod tests {
         );
         // Not with an up delay or another reselect policy: the driver waits on purpose.
         let p = Policy {
-            primary_at_once: false,
+            reselect_always: false,
             ..policy()
         };
         assert_eq!(choose(Some(&slaves[0]), &slaves, &p), None);

@@ -33,7 +33,7 @@ fn policy(bond: &Bond) -> Policy {
         primary: bond.primary.as_ref().map(|p| p.to_string()),
         leave_at_once: o.downdelay == 0,
         take_at_once: o.updelay == 0,
-        primary_at_once: o.primary_reselect == PrimaryReselect::Always && o.updelay == 0,
+        reselect_always: o.primary_reselect == PrimaryReselect::Always,
     }
 }
 
@@ -54,9 +54,17 @@ fn is_bond(bond: &Bond, r: &Readiness) -> bool {
     matches!(bond.kind, Kind::Bond) && r.index.is_some()
 }
 
+/// What the job did about a carrier change, with the line to log: the job logs it after the
+/// DHCP client has sent.
+pub enum Acted {
+    /// Another slave is active now: the bond carries its MAC already.
+    HandedOver(String),
+    /// The driver looks at its links on its own workqueue: its switch comes as link events.
+    AskedToLook(String),
+}
+
 /// Makes another slave active, or the driver look at its links, if the plan says so.
-/// Returns the line to log when it did: the job logs it after the DHCP client has sent.
-pub fn hand_over(k: &mut Kernel, bond: &Bond, master: u32) -> Result<Option<String>> {
+pub fn act_on_carrier(k: &mut Kernel, bond: &Bond, master: u32) -> Result<Option<Acted>> {
     let name = bond.name.as_str();
     let links = k.bond_slave_links(name)?;
     let active = match kernel::bond_active_slave(name) {
@@ -75,13 +83,19 @@ pub fn hand_over(k: &mut Kernel, bond: &Bond, master: u32) -> Result<Option<Stri
     let Some(link) = links.iter().find(|l| l.name == s.name) else {
         return Ok(None);
     };
-    match to {
-        Move::HandOver(_) => k.set_active_slave(master, link)?,
+    let line = format!("{name}: {why}");
+    Ok(Some(match to {
+        Move::HandOver(_) => {
+            k.set_active_slave(master, link)?;
+            Acted::HandedOver(line)
+        }
         // The interval as the driver has it now: a person may have changed it by hand.
         Move::Look(_) => match kernel::bond_miimon(name).filter(|ms| *ms > 0) {
-            Some(ms) => k.bond_monitor_now(master, ms)?,
+            Some(ms) => {
+                k.bond_monitor_now(master, ms)?;
+                Acted::AskedToLook(line)
+            }
             None => return Ok(None),
         },
-    }
-    Ok(Some(format!("{name}: {why}")))
+    }))
 }

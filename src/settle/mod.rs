@@ -232,7 +232,7 @@ impl BondJob {
                 .with_context(|| format!("{}: cannot read its state", self.bond.name))?;
             // Not ready, maybe for a carrier lost: a switch must come before the request.
             if carrier::before_acting(&self.bond, &self.r) {
-                handed_over = self.hand_over()?;
+                handed_over = self.act_on_carrier()?;
             }
         }
         let index = self.r.index;
@@ -272,7 +272,7 @@ impl BondJob {
             && self.wake.links_changed()
             && carrier::after_acting(&self.bond, &self.r)
         {
-            handed_over = self.hand_over()?;
+            handed_over = self.act_on_carrier()?;
         }
         if let Some(line) = handed_over {
             crate::info!("{line}");
@@ -281,19 +281,21 @@ impl BondJob {
     }
 
     /// A slave's carrier came or went: hands the bond to another slave now, or makes the
-    /// driver look at its links, if the plan says so ([`carrier`]), and looks again, so that
-    /// the DHCP client asks from the new slave in this same turn. Returns the line to log. A
+    /// driver look at its links, if the plan says so ([`carrier`]). After a hand-over it
+    /// looks again, so that the DHCP client asks from the new slave in this same turn (the
+    /// driver's own switch, after a look, comes as events). Returns the line to log. A
     /// refusal is logged at debug level: the driver switches by itself at its next tick.
-    fn hand_over(&mut self) -> Result<Option<String>> {
+    fn act_on_carrier(&mut self) -> Result<Option<String>> {
         let Some(index) = self.r.index else {
             return Ok(None);
         };
-        match carrier::hand_over(&mut self.k, &self.bond, index) {
-            Ok(Some(line)) => {
+        match carrier::act_on_carrier(&mut self.k, &self.bond, index) {
+            Ok(Some(carrier::Acted::HandedOver(line))) => {
                 self.r = readiness(&mut self.k, &self.bond)
                     .with_context(|| format!("{}: cannot read its state", self.bond.name))?;
                 Ok(Some(line))
             }
+            Ok(Some(carrier::Acted::AskedToLook(line))) => Ok(Some(line)),
             Ok(None) => Ok(None),
             Err(e) => {
                 crate::debug!("{}: {e:#}", self.bond.name);
