@@ -129,13 +129,15 @@ impl LinkEvents {
 
 /// What the messages of a datagram are about: the links of new-link and del-link messages,
 /// the interfaces of del-address and del-route ones, and of every IPv4 address and route
-/// message; whatever does not parse is skipped. Link messages, most of a failover's burst,
-/// are read no further than their name.
+/// message; other messages that do not parse are skipped. Link messages, most of a
+/// failover's burst, are read no further than their name.
 fn read_events(data: &[u8], wake: &mut Wake) {
     for m in Messages::new(data).map_while(|m| m.ok()) {
         if matches!(m.kind(), libc::RTM_NEWLINK | libc::RTM_DELLINK) {
-            if let Ok(l) = link_from_bytes(m.payload()) {
-                wake.links.push(l.name);
+            match link_from_bytes(m.payload()) {
+                Ok(l) => wake.links.push(l.name),
+                // Some link changed, but which is unreadable: the caller reads all again.
+                Err(_) => wake.overrun = true,
             }
             continue;
         }
@@ -170,5 +172,43 @@ fn read_events(data: &[u8], wake: &mut Wake) {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netlink_packet_core::NetlinkHeader;
+    use netlink_packet_route::link::{LinkAttribute, LinkMessage};
+
+    fn datagram(m: RouteNetlinkMessage) -> Vec<u8> {
+        let mut nl = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(m));
+        nl.finalize();
+        let mut buf = vec![0u8; nl.buffer_len()];
+        nl.serialize(&mut buf);
+        buf
+    }
+
+    #[test]
+    fn a_link_event_names_its_link() {
+        let mut l = LinkMessage::default();
+        l.attributes.push(LinkAttribute::IfName("eth1".into()));
+        let mut w = Wake::default();
+        read_events(&datagram(RouteNetlinkMessage::NewLink(l)), &mut w);
+        assert_eq!(w.links, ["eth1"]);
+        assert!(!w.overrun);
+    }
+
+    #[test]
+    fn an_unreadable_link_event_makes_the_job_read_everything_again() {
+        let mut data = datagram(RouteNetlinkMessage::NewLink(LinkMessage::default()));
+        // An attribute whose length runs past the message.
+        data.extend_from_slice(&[0xff, 0x00, 0x03, 0x00]);
+        let len = data.len() as u32;
+        data[..4].copy_from_slice(&len.to_ne_bytes());
+        let mut w = Wake::default();
+        read_events(&data, &mut w);
+        assert!(w.links.is_empty());
+        assert!(w.overrun && w.links_changed());
     }
 }
