@@ -31,7 +31,8 @@ pub struct Wake {
     /// The IPv4 addresses added or set anew (new lifetimes: a DHCP client's script applied
     /// a lease), with their interface, in the order it came.
     pub ipv4_set: Vec<(u32, Ipv4Addr)>,
-    /// Events were lost (the socket overran): whatever the caller knows must be re-read.
+    /// Events were lost (the socket overran), or a link event could not be read: whatever
+    /// the caller knows must be re-read.
     pub overrun: bool,
     /// The positions in `also` of the descriptors that are readable (or hung up).
     pub also: Vec<usize>,
@@ -130,7 +131,8 @@ impl LinkEvents {
 /// What the messages of a datagram are about: the links of new-link and del-link messages,
 /// the interfaces of del-address and del-route ones, and of every IPv4 address and route
 /// message; other messages that do not parse are skipped. Link messages, most of a
-/// failover's burst, are read no further than their name.
+/// failover's burst, are read for the few attributes hotbond uses ([`link_from_bytes`]),
+/// not in full.
 fn read_events(data: &[u8], wake: &mut Wake) {
     for m in Messages::new(data).map_while(|m| m.ok()) {
         if matches!(m.kind(), libc::RTM_NEWLINK | libc::RTM_DELLINK) {

@@ -85,6 +85,7 @@ impl<'a> Iterator for Messages<'a> {
         if self.data.is_empty() || self.failed {
             return None;
         }
+        // Checked: the length covers at least the header and no more than the datagram.
         let len = match NetlinkBuffer::new_checked(self.data) {
             Ok(b) => b.length() as usize,
             Err(e) => {
@@ -92,9 +93,6 @@ impl<'a> Iterator for Messages<'a> {
                 return Some(Err(Error::Parse(e.to_string())));
             }
         };
-        if len == 0 {
-            return None;
-        }
         let m = Raw(NetlinkBuffer::new(&self.data[..len]));
         // Messages are 4-byte aligned within the datagram.
         let next = ((len + 3) & !3).min(self.data.len());

@@ -217,6 +217,11 @@ mod tests {
             ..policy()
         };
         assert_eq!(to(&slaves[0], &slaves, &p), None);
+        let p = Policy {
+            take_at_once: false,
+            ..policy()
+        };
+        assert_eq!(to(&slaves[0], &slaves, &p), None);
         let slaves = [slave("wlan0", true, true), slave("eth1", true, false)];
         assert_eq!(to(&slaves[0], &slaves, &policy()), None);
     }
@@ -236,11 +241,18 @@ mod tests {
             "eth1, the primary, has its carrier back: asked the driver to look at it now"
         );
         // Not with an up delay or another reselect policy: the driver waits on purpose.
-        let p = Policy {
-            reselect_always: false,
-            ..policy()
-        };
-        assert_eq!(choose(Some(&slaves[0]), &slaves, &p), None);
+        for p in [
+            Policy {
+                reselect_always: false,
+                ..policy()
+            },
+            Policy {
+                take_at_once: false,
+                ..policy()
+            },
+        ] {
+            assert_eq!(choose(Some(&slaves[0]), &slaves, &p), None);
+        }
         let slaves = [slave("eth1", false, false), {
             let mut w = slave("wlan0", true, true);
             w.driver_up = false;
