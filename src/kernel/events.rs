@@ -180,30 +180,22 @@ fn read_events(data: &[u8], wake: &mut Wake) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netlink_packet_core::NetlinkHeader;
+    use crate::kernel::socket::tests::datagram;
     use netlink_packet_route::link::{LinkAttribute, LinkMessage};
-
-    fn datagram(m: RouteNetlinkMessage) -> Vec<u8> {
-        let mut nl = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(m));
-        nl.finalize();
-        let mut buf = vec![0u8; nl.buffer_len()];
-        nl.serialize(&mut buf);
-        buf
-    }
 
     #[test]
     fn a_link_event_names_its_link() {
         let mut l = LinkMessage::default();
         l.attributes.push(LinkAttribute::IfName("eth1".into()));
         let mut w = Wake::default();
-        read_events(&datagram(RouteNetlinkMessage::NewLink(l)), &mut w);
+        read_events(&datagram(&[RouteNetlinkMessage::NewLink(l)]), &mut w);
         assert_eq!(w.links, ["eth1"]);
         assert!(!w.overrun);
     }
 
     #[test]
     fn an_unreadable_link_event_makes_the_job_read_everything_again() {
-        let mut data = datagram(RouteNetlinkMessage::NewLink(LinkMessage::default()));
+        let mut data = datagram(&[RouteNetlinkMessage::NewLink(LinkMessage::default())]);
         // An attribute whose length runs past the message.
         data.extend_from_slice(&[0xff, 0x00, 0x03, 0x00]);
         let len = data.len() as u32;

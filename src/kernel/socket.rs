@@ -266,11 +266,12 @@ pub fn link_events() -> anyhow::Result<Socket> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use netlink_packet_route::link::{LinkAttribute, LinkMessage};
 
-    fn datagram(msgs: &[RouteNetlinkMessage]) -> Vec<u8> {
+    /// A datagram as the kernel sends it, of `msgs` in order.
+    pub(crate) fn datagram(msgs: &[RouteNetlinkMessage]) -> Vec<u8> {
         let mut out = Vec::new();
         for (i, m) in msgs.iter().enumerate() {
             let mut hdr = NetlinkHeader::default();
