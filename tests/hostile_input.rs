@@ -120,10 +120,7 @@ fn a_bond_named_like_an_option_is_refused_by_the_configuration() {
         common::cannot_run("needs root (the configuration must be root-owned)");
         return;
     }
-    // Not under /tmp: a configuration below a world-writable directory is refused.
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("hotbond-dash-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::private_dir(&format!("hotbond-dash-{}", std::process::id()));
     let conf = dir.join("hotbond.toml");
     std::fs::write(
         &conf,

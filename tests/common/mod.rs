@@ -64,6 +64,30 @@ pub fn root_or_skip() -> bool {
     true
 }
 
+/// A fresh, empty directory for files hotbond must trust (a configuration, its run and state
+/// directories), which hotbond refuses below a directory anybody but root could change. The
+/// build's own tmp directory when root owns every directory above it and nobody else can
+/// write them; else (a checkout under /tmp, or in a user's home tested with sudo) one under
+/// /run, root's own.
+pub fn private_dir(name: &str) -> PathBuf {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let base = if only_root_changes(target) {
+        target.to_path_buf()
+    } else {
+        PathBuf::from("/run/hotbond-tests")
+    };
+    let dir = base.join(name);
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+    dir
+}
+
+/// Whether `p` and every directory above it are root's and writable by nobody else.
+fn only_root_changes(p: &Path) -> bool {
+    p.ancestors()
+        .all(|d| fs::metadata(d).is_ok_and(|m| m.uid() == 0 && m.mode() & 0o022 == 0))
+}
+
 /// Whether the host's kernel has the bonding driver: loaded or built in (`/sys/module`),
 /// or loadable (`modprobe -n` finds it). Says which.
 pub fn host_bonding() -> Option<&'static str> {
@@ -172,11 +196,7 @@ impl Env {
         }
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let pid = std::process::id();
-        // Not under /tmp: hotbond refuses a configuration below a directory
-        // others can write to.
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("hotbond-test-{pid}-{n}"));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("create the test directory");
+        let dir = private_dir(&format!("hotbond-test-{pid}-{n}"));
         let mut env = Env {
             ns: format!("hb-{pid}-{n}"),
             config: dir.join(config_name),
