@@ -394,9 +394,7 @@ fn new_link(m: &socket::Raw) -> Result<Option<Link>, Error> {
     if m.kind() != libc::RTM_NEWLINK {
         return Ok(None);
     }
-    msg::link_from_bytes(m.payload())
-        .map(Some)
-        .map_err(|e| Error::Parse(e.to_string()))
+    Ok(Some(msg::link_from_bytes(m.payload())?))
 }
 
 #[cfg(test)]

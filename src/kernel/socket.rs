@@ -9,6 +9,7 @@ use netlink_packet_core::{
     NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
 };
 use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_utils::DecodeError;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use nix::errno::Errno;
 
@@ -31,6 +32,12 @@ impl fmt::Display for Error {
             Error::Io(what, e) => write!(f, "{what}: {e}"),
             Error::Parse(e) => write!(f, "rtnetlink: cannot parse reply: {e}"),
         }
+    }
+}
+
+impl From<DecodeError> for Error {
+    fn from(e: DecodeError) -> Self {
+        Error::Parse(e.to_string())
     }
 }
 
@@ -58,7 +65,7 @@ impl<'a> Raw<'a> {
 
     /// The whole message, parsed.
     pub fn parse(&self) -> Result<NetlinkMessage<RouteNetlinkMessage>, Error> {
-        NetlinkMessage::deserialize(self.0.buffer).map_err(|e| Error::Parse(e.to_string()))
+        Ok(NetlinkMessage::deserialize(self.0.buffer)?)
     }
 }
 
@@ -90,7 +97,7 @@ impl<'a> Iterator for Messages<'a> {
             Ok(b) => b.length() as usize,
             Err(e) => {
                 self.failed = true;
-                return Some(Err(Error::Parse(e.to_string())));
+                return Some(Err(e.into()));
             }
         };
         let m = Raw(NetlinkBuffer::new(&self.data[..len]));
@@ -211,7 +218,7 @@ impl Rtnl {
                     NLMSG_DONE => return Ok(out),
                     NLMSG_ERROR => return refusal(&m).map_or(Ok(out), Err),
                     // Netlink's own (no-op, overrun): no answer.
-                    k if k < NLMSG_MIN_TYPE => {}
+                    k if k < libc::NLMSG_MIN_TYPE as u16 => {}
                     _ => {
                         out.extend(read(&m)?);
                         if !more {
@@ -223,9 +230,6 @@ impl Rtnl {
         }
     }
 }
-
-/// The first type of a message with a payload of its protocol's; those below are netlink's.
-const NLMSG_MIN_TYPE: u16 = 0x10;
 
 /// What an error message says: a refusal, or none (an ack).
 fn refusal(m: &Raw) -> Option<Error> {
